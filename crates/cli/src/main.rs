@@ -1,0 +1,487 @@
+//! `taizhang`: the one binary. Serves the web UI and API, loads the demo county, manages users,
+//! verifies the audit trail, backs up the database, and measures itself (`bench`).
+
+mod bench;
+
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use taizhang_domain::role::{Role, RoleAssignment, ScopeKind};
+use taizhang_service::{Actor, App, ServiceError};
+use taizhang_store::Store;
+use taizhang_web::AppState;
+
+#[derive(Parser)]
+#[command(
+    name = "taizhang",
+    version,
+    about = "台账 Taizhang — work supervision for education bureaus and public agencies"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Clone)]
+struct DbArg {
+    /// Database URL: sqlite:PATH (default sqlite:data/taizhang.db) or postgres://USER@HOST:PORT/DB
+    #[arg(long, env = "TAIZHANG_DB", default_value = "sqlite:data/taizhang.db")]
+    db: String,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the web UI and the API. On an empty database, creates the first administrator.
+    Serve {
+        #[command(flatten)]
+        db: DbArg,
+        /// Address to listen on
+        #[arg(long, env = "TAIZHANG_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// First administrator's user name (only used on an empty database)
+        #[arg(long)]
+        admin_user: Option<String>,
+        /// First administrator's password (only used on an empty database)
+        #[arg(long, env = "TAIZHANG_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+        /// Name of the root unit created with the first administrator
+        #[arg(long, default_value = "本级单位")]
+        root_name: String,
+        /// Mark the session cookie Secure (set this when served over HTTPS)
+        #[arg(long, env = "TAIZHANG_COOKIE_SECURE")]
+        cookie_secure: bool,
+    },
+    /// Create the demo county in DIR/taizhang.db (if DIR is empty), then serve it.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[arg(long, default_value = "data/demo")]
+        data: PathBuf,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// The audit trail (审计日志).
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// Write a consistent snapshot of the SQLite database to FILE.
+    Backup {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Benchmarks (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        cmd: bench::BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user; the password is asked for unless given.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        username: String,
+        /// Display name (姓名)
+        #[arg(long)]
+        name: String,
+        /// Code of the user's unit
+        #[arg(long)]
+        unit: String,
+        /// admin, supervisor, leader, handler, clerk, inspector or viewer
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// all, own_unit, own_unit_and_below or self_only
+        #[arg(long, default_value = "own_unit")]
+        scope: String,
+        #[arg(long, env = "TAIZHANG_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Set a new initial password for a user (they must change it at next sign-in).
+    Passwd {
+        #[command(flatten)]
+        db: DbArg,
+        username: String,
+        #[arg(long, env = "TAIZHANG_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Recompute the hash chain: exit 0 when intact, 1 at the first broken event.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+        /// A head printed earlier (HASH or SEQ:HASH): also checks it is still in the chain
+        #[arg(long)]
+        checkpoint: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the current head (SEQ:HASH), for printing on documents as a checkpoint.
+    Head {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+/// A one-line error and the exit code to leave with.
+struct Fail(String, u8);
+
+impl From<ServiceError> for Fail {
+    fn from(e: ServiceError) -> Self {
+        let detail = match &e {
+            ServiceError::Internal(d) => format!(" ({d})"),
+            _ => String::new(),
+        };
+        let field = e.field().map(|f| format!(" [{f}]")).unwrap_or_default();
+        Fail(
+            format!(
+                "{}{field}: {} / {}{detail}",
+                e.code(),
+                e.message_zh(),
+                e.message_en()
+            ),
+            2,
+        )
+    }
+}
+
+impl From<taizhang_store::StoreError> for Fail {
+    fn from(e: taizhang_store::StoreError) -> Self {
+        Fail(e.to_string(), 2)
+    }
+}
+
+impl From<std::io::Error> for Fail {
+    fn from(e: std::io::Error) -> Self {
+        Fail(e.to_string(), 2)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(Fail(msg, code)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn open(url: &str) -> Result<Store, Fail> {
+    Store::connect(url)
+        .await
+        .map_err(|e| Fail(format!("cannot open database {url}: {e}"), 2))
+}
+
+fn ask_password(prompt: &str) -> Result<String, Fail> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Fail("no password given: pass --password (or the environment variable) when not at a terminal".into(), 2));
+    }
+    let p1 = rpassword::prompt_password(prompt)?;
+    let p2 = rpassword::prompt_password("Again / 再输入一次: ")?;
+    if p1 != p2 {
+        return Err(Fail(
+            "the two passwords differ / 两次输入的密码不一致".into(),
+            2,
+        ));
+    }
+    Ok(p1)
+}
+
+async fn serve(
+    app: App,
+    listen: &str,
+    cookie_secure: bool,
+    banner: Option<String>,
+) -> Result<u8, Fail> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| Fail(format!("cannot listen on {listen}: {e}"), 2))?;
+    let addr = listener.local_addr()?;
+    println!("Taizhang listening on http://{addr}");
+    if let Some(b) = banner {
+        println!("{b}");
+    }
+    taizhang_web::serve(AppState { app, cookie_secure }, listener).await?;
+    Ok(0)
+}
+
+async fn run(cli: Cli) -> Result<u8, Fail> {
+    match cli.cmd {
+        Cmd::Serve {
+            db,
+            listen,
+            admin_user,
+            admin_password,
+            root_name,
+            cookie_secure,
+        } => {
+            let store = open(&db.db).await?;
+            let app = App::new(store);
+            let mut c = app.store.conn().await?;
+            let n = taizhang_store::users::count_all(&mut c).await?;
+            drop(c);
+            if n == 0 {
+                let user = match admin_user {
+                    Some(u) => u,
+                    None if std::io::stdin().is_terminal() => {
+                        eprint!(
+                            "Empty database. First administrator's user name / 首个管理员用户名: "
+                        );
+                        let mut s = String::new();
+                        std::io::stdin().read_line(&mut s)?;
+                        s.trim().to_string()
+                    }
+                    None => {
+                        return Err(Fail(
+                            "empty database: create the first administrator with --admin-user NAME and --admin-password PW (or TAIZHANG_ADMIN_PASSWORD) / 空数据库:请用 --admin-user 和 --admin-password 指定首个管理员".into(),
+                            2,
+                        ));
+                    }
+                };
+                let pw = match admin_password {
+                    Some(p) => p,
+                    None => ask_password("Password / 密码: ")?,
+                };
+                taizhang_service::demo::bootstrap(&app, &root_name, "ROOT", &user, &pw).await?;
+                println!("created the first administrator '{user}'");
+            }
+            serve(app, &listen, cookie_secure, None).await
+        }
+        Cmd::Demo { listen, data } => {
+            let db_path = data.join("taizhang.db");
+            let fresh = !db_path.exists();
+            if fresh && data.exists() && std::fs::read_dir(&data)?.next().is_some() {
+                return Err(Fail(
+                    format!(
+                        "{} is not empty and holds no taizhang.db: choose an empty --data directory",
+                        data.display()
+                    ),
+                    2,
+                ));
+            }
+            std::fs::create_dir_all(&data)?;
+            let url = format!("sqlite:{}", db_path.display());
+            let store = open(&url).await?;
+            let app = App::new(store);
+            if fresh {
+                let n = taizhang_service::demo::load(&app).await?;
+                println!(
+                    "created the demo county in {} ({n} units)",
+                    db_path.display()
+                );
+            }
+            let mut banner = String::from("Demo accounts / 演示账号 (password 密码: ");
+            banner.push_str(taizhang_service::demo::DEMO_PASSWORD);
+            banner.push_str("):\n");
+            for (u, name, role, scope, _) in taizhang_service::demo::DEMO_ACCOUNTS {
+                banner.push_str(&format!(
+                    "  {u:<8} {name} — {}({})\n",
+                    role.label_zh(),
+                    scope.label_zh()
+                ));
+            }
+            serve(app, &listen, false, Some(banner)).await
+        }
+        Cmd::User { cmd } => user_cmd(cmd).await,
+        Cmd::Audit {
+            cmd:
+                AuditCmd::Verify {
+                    db,
+                    checkpoint,
+                    json,
+                },
+        } => {
+            let store = open(&db.db).await?;
+            let r = taizhang_service::audit::verify(&store, checkpoint.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string(&r).unwrap_or_default());
+            } else {
+                println!("{}", r.summary());
+            }
+            Ok(if r.intact { 0 } else { 1 })
+        }
+        Cmd::Audit {
+            cmd: AuditCmd::Head { db },
+        } => {
+            let store = open(&db.db).await?;
+            let (seq, hash) = taizhang_service::audit::head(&store).await?;
+            println!("{seq}:{hash}");
+            Ok(0)
+        }
+        Cmd::Backup { db, out } => {
+            if out.exists() {
+                return Err(Fail(
+                    format!("{} exists already: choose a new file", out.display()),
+                    2,
+                ));
+            }
+            let store = open(&db.db).await?;
+            store.backup_sqlite(&out).await?;
+            println!("wrote a consistent snapshot to {}", out.display());
+            Ok(0)
+        }
+        Cmd::Bench { cmd } => bench::run(cmd).await,
+    }
+}
+
+async fn user_cmd(cmd: UserCmd) -> Result<u8, Fail> {
+    let sys = Actor::system("cli");
+    match cmd {
+        UserCmd::Add {
+            db,
+            username,
+            name,
+            unit,
+            role,
+            scope,
+            password,
+        } => {
+            let app = App::new(open(&db.db).await?);
+            let role = Role::parse("role", &role).map_err(ServiceError::from)?;
+            let scope = ScopeKind::parse("scope", &scope).map_err(ServiceError::from)?;
+            if scope == ScopeKind::Custom {
+                return Err(Fail(
+                    "--scope custom needs units: set it in the web UI or API".into(),
+                    2,
+                ));
+            }
+            let mut c = app.store.conn().await?;
+            let units = taizhang_store::units::list(
+                &mut c,
+                &taizhang_domain::scope::Scope::everything(),
+                &taizhang_store::units::UnitFilter {
+                    q: Some(unit.clone()),
+                    include_inactive: true,
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            drop(c);
+            let Some(u) = units.into_iter().find(|u| u.code == unit) else {
+                return Err(Fail(
+                    format!("no unit with code '{unit}' / 找不到代码为“{unit}”的单位"),
+                    2,
+                ));
+            };
+            let password = match password {
+                Some(p) => p,
+                None => ask_password("Initial password / 初始密码: ")?,
+            };
+            let v = taizhang_service::users::create(
+                &app,
+                &sys,
+                taizhang_service::users::CreateUser {
+                    username,
+                    display_name: name,
+                    unit_id: u.id,
+                    password,
+                    roles: vec![RoleAssignment {
+                        role,
+                        scope,
+                        units: vec![],
+                    }],
+                },
+            )
+            .await?;
+            println!(
+                "added user '{}' (id {}) at {}; they must change the password at first sign-in",
+                v.user.username, v.user.id, u.name
+            );
+            Ok(0)
+        }
+        UserCmd::Passwd {
+            db,
+            username,
+            password,
+        } => {
+            let app = App::new(open(&db.db).await?);
+            let mut c = app.store.conn().await?;
+            let Some(cred) = taizhang_store::users::credentials(&mut c, &username).await? else {
+                return Err(Fail(
+                    format!("no user '{username}' / 用户“{username}”不存在"),
+                    2,
+                ));
+            };
+            drop(c);
+            let password = match password {
+                Some(p) => p,
+                None => ask_password("New initial password / 新的初始密码: ")?,
+            };
+            taizhang_service::users::reset_password(&app, &sys, cred.id, &password).await?;
+            println!("password of '{username}' reset; they must change it at next sign-in");
+            Ok(0)
+        }
+        UserCmd::List { db, json } => {
+            let app = App::new(open(&db.db).await?);
+            let (list, _) = taizhang_service::users::list(
+                &app,
+                &sys,
+                &taizhang_store::users::UserFilter {
+                    limit: 10_000,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).unwrap_or_default()
+                );
+            } else {
+                println!(
+                    "{:<6} {:<16} {:<12} {:<24} roles",
+                    "id", "username", "name", "unit"
+                );
+                for v in list {
+                    let roles: Vec<String> = v
+                        .roles
+                        .iter()
+                        .map(|r| format!("{}({})", r.role.as_str(), r.scope.as_str()))
+                        .collect();
+                    println!(
+                        "{:<6} {:<16} {:<12} {:<24} {}{}",
+                        v.user.id,
+                        v.user.username,
+                        v.user.display_name,
+                        v.user.unit_name,
+                        roles.join(","),
+                        if v.user.active { "" } else { " [inactive]" }
+                    );
+                }
+            }
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The audit trail (审计日志): append-only and hash-chained. Appends are serialised: on SQLite by
+//! the write lock every [`crate::Tx`] takes first; on PostgreSQL by a transaction-scoped advisory
+//! lock, so two server processes on one database cannot fork the chain.
+
+use crate::sql::{Arg, Filter};
+use crate::{AsConn, Conn, Result, bind_all, run};
+use sqlx::AssertSqlSafe;
+use taizhang_domain::audit::{AuditEvent, GENESIS};
+use taizhang_domain::scope::Scope;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    seq: i64,
+    at: i64,
+    actor_id: Option<i64>,
+    actor_name: String,
+    unit_id: Option<i64>,
+    action: String,
+    entity: String,
+    entity_id: String,
+    before_json: Option<String>,
+    after_json: Option<String>,
+    ip: Option<String>,
+    prev_hash: String,
+    hash: String,
+}
+
+impl From<Row> for AuditEvent {
+    fn from(r: Row) -> Self {
+        AuditEvent {
+            seq: r.seq,
+            at: r.at,
+            actor_id: r.actor_id,
+            actor_name: r.actor_name,
+            unit_id: r.unit_id,
+            action: r.action,
+            entity: r.entity,
+            entity_id: r.entity_id,
+            before: r.before_json,
+            after: r.after_json,
+            ip: r.ip,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+        }
+    }
+}
+
+const COLS: &str = "e.seq, e.at, e.actor_id, e.actor_name, e.unit_id, e.action, e.entity, e.entity_id, e.before_json, e.after_json, \
+     e.ip, e.prev_hash, e.hash";
+
+/// The current head: `(seq, hash)`, `(0, GENESIS)` for an empty trail.
+pub async fn head(c: &mut impl AsConn) -> Result<(i64, String)> {
+    let row: Option<(i64, String)> = run!(c, |x| sqlx::query_as(
+        "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+    )
+    .fetch_optional(&mut *x)
+    .await?);
+    Ok(row.unwrap_or((0, GENESIS.to_string())))
+}
+
+/// Seals `event` after the current head and inserts it, inside the caller's transaction.
+pub async fn append(tx: &mut crate::Tx, mut event: AuditEvent) -> Result<AuditEvent> {
+    if let Conn::Pg(x) = tx.conn() {
+        sqlx::query("SELECT pg_advisory_xact_lock(7461)")
+            .execute(&mut *x)
+            .await?;
+    }
+    let (seq, hash) = head(tx).await?;
+    event.seal(seq, &hash);
+    let e = &event;
+    run!(tx, |x| {
+        sqlx::query(
+        "INSERT INTO audit_events (seq, at, actor_id, actor_name, unit_id, action, entity, entity_id, before_json, \
+         after_json, ip, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    )
+    .bind(e.seq)
+    .bind(e.at)
+    .bind(e.actor_id)
+    .bind(&e.actor_name)
+    .bind(e.unit_id)
+    .bind(&e.action)
+    .bind(&e.entity)
+    .bind(&e.entity_id)
+    .bind(&e.before)
+    .bind(&e.after)
+    .bind(&e.ip)
+    .bind(&e.prev_hash)
+    .bind(&e.hash)
+    .execute(&mut *x)
+    .await?
+    .rows_affected()
+    });
+    Ok(event)
+}
+
+/// Events with `seq > after`, in chain order, at most `limit`: the verifier pages through the
+/// whole trail with this.
+pub async fn page(c: &mut impl AsConn, after: i64, limit: i64) -> Result<Vec<AuditEvent>> {
+    let sql = format!("SELECT {COLS} FROM audit_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2");
+    let rows: Vec<Row> = run!(c, |x| sqlx::query_as::<_, Row>(AssertSqlSafe(sql))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *x)
+        .await?);
+    Ok(rows.into_iter().map(AuditEvent::from).collect())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub action: Option<String>,
+    /// Only events before this sequence number (paging backwards from the newest).
+    pub before_seq: Option<i64>,
+    pub limit: i64,
+}
+
+/// Events whose unit lies inside `scope`, newest first. Events without a unit (system events)
+/// are visible only with the 全部 scope.
+pub async fn list(
+    c: &mut impl AsConn,
+    scope: &Scope,
+    filter: &AuditFilter,
+) -> Result<Vec<AuditEvent>> {
+    let mut f = Filter::default();
+    f.scope(scope, "u.path", "u.id", None);
+    if let Some(v) = &filter.entity {
+        let a = f.arg(Arg::Str(v.clone()));
+        f.push(format!("e.entity = {a}"));
+    }
+    if let Some(v) = &filter.entity_id {
+        let a = f.arg(Arg::Str(v.clone()));
+        f.push(format!("e.entity_id = {a}"));
+    }
+    if let Some(v) = &filter.action {
+        let a = f.arg(Arg::Str(v.clone()));
+        f.push(format!("e.action = {a}"));
+    }
+    if let Some(v) = filter.before_seq {
+        let a = f.arg(Arg::I64(v));
+        f.push(format!("e.seq < {a}"));
+    }
+    let lim = f.arg(Arg::I64(filter.limit.clamp(1, 1000)));
+    let sql = format!(
+        "SELECT {COLS} FROM audit_events e LEFT JOIN units u ON u.id = e.unit_id{} ORDER BY e.seq DESC LIMIT {lim}",
+        f.where_sql()
+    );
+    let rows: Vec<Row> = run!(c, |x| bind_all!(
+        sqlx::query_as::<_, Row>(AssertSqlSafe(sql)),
+        &f.args
+    )
+    .fetch_all(&mut *x)
+    .await?);
+    Ok(rows.into_iter().map(AuditEvent::from).collect())
+}
+
+/// The event at `seq` if it exists (for checkpoint checks).
+pub async fn at_seq(c: &mut impl AsConn, seq: i64) -> Result<Option<AuditEvent>> {
+    let sql = format!("SELECT {COLS} FROM audit_events e WHERE e.seq = $1");
+    let row: Option<Row> = run!(c, |x| sqlx::query_as::<_, Row>(AssertSqlSafe(sql))
+        .bind(seq)
+        .fetch_optional(&mut *x)
+        .await?);
+    Ok(row.map(AuditEvent::from))
+}

@@ -1,0 +1,103 @@
+//! Dynamic SQL: numbered placeholders and owned arguments, and the data-scope filter.
+
+use taizhang_domain::scope::Scope;
+use taizhang_domain::unit::subtree_upper;
+
+/// An owned query argument.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    I64(i64),
+    OptI64(Option<i64>),
+    Str(String),
+    OptStr(Option<String>),
+    Bool(bool),
+}
+
+/// A WHERE clause under construction: conditions joined by AND, arguments numbered in order.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub conds: Vec<String>,
+    pub args: Vec<Arg>,
+}
+
+impl Filter {
+    /// The next placeholder, `$n`, for `arg`.
+    pub fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    pub fn push(&mut self, cond: String) {
+        self.conds.push(cond);
+    }
+
+    pub fn where_sql(&self) -> String {
+        if self.conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conds.join(" AND "))
+        }
+    }
+
+    /// Restricts to records inside `scope`: the record's unit is given by `path_col`/`id_col`,
+    /// its owner (for 仅本人) by `owner_col`.
+    pub fn scope(&mut self, scope: &Scope, path_col: &str, id_col: &str, owner_col: Option<&str>) {
+        if scope.all {
+            return;
+        }
+        let mut ors = Vec::new();
+        for p in &scope.subtrees {
+            let a = self.arg(Arg::Str(p.clone()));
+            let b = self.arg(Arg::Str(subtree_upper(p)));
+            ors.push(format!("({path_col} >= {a} AND {path_col} < {b})"));
+        }
+        if !scope.units.is_empty() {
+            let ids: Vec<String> = scope
+                .units
+                .iter()
+                .map(|id| self.arg(Arg::I64(*id)))
+                .collect();
+            ors.push(format!("{id_col} IN ({})", ids.join(", ")));
+        }
+        if let (Some(u), Some(col)) = (scope.self_user, owner_col) {
+            let a = self.arg(Arg::I64(u));
+            ors.push(format!("{col} = {a}"));
+        }
+        if ors.is_empty() {
+            self.conds.push("1 = 0".to_string());
+        } else {
+            self.conds.push(format!("({})", ors.join(" OR ")));
+        }
+    }
+}
+
+/// Binds every argument of a [`Filter`] to a query, in order.
+#[macro_export]
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                $crate::sql::Arg::I64(v) => q.bind(*v),
+                $crate::sql::Arg::OptI64(v) => q.bind(*v),
+                $crate::sql::Arg::Str(v) => q.bind(v.clone()),
+                $crate::sql::Arg::OptStr(v) => q.bind(v.clone()),
+                $crate::sql::Arg::Bool(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
+pub fn like_contains(s: &str) -> String {
+    let mut out = String::from("%");
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}

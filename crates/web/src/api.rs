@@ -1,0 +1,750 @@
+//! The JSON API under `/api/v1/`. Handlers are thin: extract, call one service function, render.
+//! [`ROUTES`] is the single list of operations: the router, the OpenAPI document and the
+//! authorisation-matrix test are all built from it.
+
+use crate::AppState;
+use crate::caller::{ApiCaller, SESSION_COOKIE, Via, client_ip, user_agent};
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, patch, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use taizhang_service::{audit, auth, units, users};
+use taizhang_store::audit::AuditFilter;
+use taizhang_store::units::UnitFilter;
+use taizhang_store::users::UserFilter;
+
+/// A JSON body whose every problem (malformed JSON, unknown or missing field, wrong type) is a
+/// 400/422 with the field named.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(json_error(e)),
+        }
+    }
+}
+
+fn field_in(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let end = start + msg[start..].find('`')?;
+    Some(msg[start..end].to_string())
+}
+
+fn json_error(e: JsonRejection) -> ApiError {
+    let detail = e.body_text();
+    match e {
+        JsonRejection::JsonDataError(_) => {
+            let mut err = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                format!("请求内容的字段有误:{detail}"),
+                format!("a field of the request body is wrong: {detail}"),
+            );
+            if let Some(f) = field_in(&detail) {
+                err = err.with_field(f);
+            }
+            err
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            "请求须为 JSON(Content-Type: application/json)",
+            "the request body must be JSON (Content-Type: application/json)",
+        ),
+        JsonRejection::BytesRejection(_) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "请求内容过大或无法读取",
+            "the request body is too large or could not be read",
+        ),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("请求内容不是合法的 JSON:{detail}"),
+            format!("the request body is not valid JSON: {detail}"),
+        ),
+    }
+}
+
+/// Query parameters with clear errors.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(q) => Ok(ApiQuery(q.0)),
+            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => {
+                let detail = e.body_text();
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    format!("查询参数有误:{detail}"),
+                    format!("bad query parameter: {detail}"),
+                ))
+            }
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                e.body_text(),
+                e.body_text(),
+            )),
+        }
+    }
+}
+
+/// Path ids that are not numbers answer 404, like ids that do not exist.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(s)) => s.parse().map(Id).map_err(|_| ApiError::not_found()),
+            Err(_) => Err(ApiError::not_found()),
+        }
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn ok(v: impl serde::Serialize) -> ApiResult {
+    Ok(Json(v).into_response())
+}
+
+fn created(v: impl serde::Serialize) -> ApiResult {
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+// ---- auth ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    parts: ConnParts,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> ApiResult {
+    let s = auth::login(
+        &st.app,
+        &b.username,
+        &b.password,
+        parts.ip.as_deref(),
+        user_agent(&headers).as_deref(),
+    )
+    .await?;
+    let cookie = crate::session_cookie(&s.token, st.cookie_secure);
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"csrf_token": s.csrf_token, "user_id": s.user_id, "must_change_password": s.must_change_password})),
+    )
+        .into_response())
+}
+
+/// The client address, for the login log.
+pub struct ConnParts {
+    ip: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ConnParts {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ConnParts {
+            ip: client_ip(parts),
+        })
+    }
+}
+
+async fn logout(State(st): State<AppState>, c: ApiCaller) -> ApiResult {
+    if let Via::Session { token, .. } = &c.via {
+        auth::logout(&st.app, token).await?;
+    }
+    Ok((
+        [(
+            header::SET_COOKIE,
+            format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
+        )],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
+}
+
+async fn me(c: ApiCaller) -> ApiResult {
+    ok(&c.actor)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+async fn me_password(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiJson(b): ApiJson<PasswordBody>,
+) -> ApiResult {
+    let keep = match &c.via {
+        Via::Session { token, .. } => Some(token.as_str()),
+        Via::Token => None,
+    };
+    auth::change_password(
+        &st.app,
+        &c.actor,
+        &b.current_password,
+        &b.new_password,
+        keep,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    name: String,
+    days: Option<i64>,
+}
+
+async fn tokens_list(State(st): State<AppState>, c: ApiCaller) -> ApiResult {
+    ok(auth::list_tokens(&st.app, &c.actor).await?)
+}
+
+async fn tokens_create(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiJson(b): ApiJson<TokenBody>,
+) -> ApiResult {
+    let (secret, t) = auth::create_token(&st.app, &c.actor, &b.name, b.days).await?;
+    created(json!({"token": secret, "info": t}))
+}
+
+async fn tokens_revoke(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiResult {
+    auth::revoke_token(&st.app, &c.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---- units ----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct UnitQuery {
+    parent_id: Option<i64>,
+    under: Option<i64>,
+    q: Option<String>,
+    kind: Option<String>,
+    #[serde(default)]
+    include_inactive: bool,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn units_list(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<UnitQuery>,
+) -> ApiResult {
+    let under_path = match q.under {
+        Some(id) => Some(units::get(&st.app, &c.actor, id).await?.path),
+        None => None,
+    };
+    let filter = UnitFilter {
+        parent_id: q.parent_id,
+        roots: false,
+        under_path,
+        q: q.q,
+        kind: q.kind,
+        include_inactive: q.include_inactive,
+        limit: q.limit.unwrap_or(100),
+        offset: q.offset.unwrap_or(0),
+    };
+    let (rows, total) = units::list(&st.app, &c.actor, &filter).await?;
+    ok(json!({"total": total, "items": rows}))
+}
+
+async fn units_get(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiResult {
+    ok(units::get(&st.app, &c.actor, id).await?)
+}
+
+async fn units_create(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiJson(b): ApiJson<units::CreateUnit>,
+) -> ApiResult {
+    created(units::create(&st.app, &c.actor, b).await?)
+}
+
+async fn units_update(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<units::UpdateUnit>,
+) -> ApiResult {
+    ok(units::update(&st.app, &c.actor, id, b).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveBody {
+    parent_id: i64,
+    version: i64,
+}
+
+async fn units_move(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<MoveBody>,
+) -> ApiResult {
+    ok(units::move_to(&st.app, &c.actor, id, b.parent_id, b.version).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VersionBody {
+    version: i64,
+}
+
+async fn units_deactivate(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<VersionBody>,
+) -> ApiResult {
+    ok(units::deactivate(&st.app, &c.actor, id, b.version).await?)
+}
+
+// ---- users ----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct UserQuery {
+    q: Option<String>,
+    unit_id: Option<i64>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn users_list(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<UserQuery>,
+) -> ApiResult {
+    let f = UserFilter {
+        q: q.q,
+        unit_id: q.unit_id,
+        limit: q.limit.unwrap_or(100),
+        offset: q.offset.unwrap_or(0),
+    };
+    let (rows, total) = users::list(&st.app, &c.actor, &f).await?;
+    ok(json!({"total": total, "items": rows}))
+}
+
+async fn users_get(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiResult {
+    ok(users::get(&st.app, &c.actor, id).await?)
+}
+
+async fn users_create(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiJson(b): ApiJson<users::CreateUser>,
+) -> ApiResult {
+    created(users::create(&st.app, &c.actor, b).await?)
+}
+
+async fn users_update(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<users::UpdateUser>,
+) -> ApiResult {
+    ok(users::update(&st.app, &c.actor, id, b).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    password: String,
+}
+
+async fn users_reset(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<ResetBody>,
+) -> ApiResult {
+    users::reset_password(&st.app, &c.actor, id, &b.password).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---- audit ----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    entity: Option<String>,
+    entity_id: Option<String>,
+    action: Option<String>,
+    before_seq: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn audit_list(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult {
+    let f = AuditFilter {
+        entity: q.entity,
+        entity_id: q.entity_id,
+        action: q.action,
+        before_seq: q.before_seq,
+        limit: q.limit.unwrap_or(100),
+    };
+    ok(audit::list(&st.app, &c.actor, &f).await?)
+}
+
+fn require_audit(c: &ApiCaller) -> Result<(), ApiError> {
+    if c.actor.can(taizhang_domain::role::Permission::AuditRead) {
+        Ok(())
+    } else {
+        Err(taizhang_service::ServiceError::Forbidden.into())
+    }
+}
+
+async fn audit_head(State(st): State<AppState>, c: ApiCaller) -> ApiResult {
+    require_audit(&c)?;
+    let (seq, hash) = audit::head(&st.app.store).await?;
+    ok(json!({"seq": seq, "hash": hash}))
+}
+
+async fn audit_verify(State(st): State<AppState>, c: ApiCaller) -> ApiResult {
+    require_audit(&c)?;
+    ok(audit::verify(&st.app.store, None).await?)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn login_log(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult {
+    ok(audit::login_log(
+        &st.app,
+        &c.actor,
+        q.limit.unwrap_or(100),
+        q.offset.unwrap_or(0),
+    )
+    .await?)
+}
+
+/// One operation of the API.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary_zh: &'static str,
+    pub summary_en: &'static str,
+    pub tag: &'static str,
+    /// Whether the operation needs a signed-in caller.
+    pub auth: bool,
+    pub handler: fn() -> MethodRouter<AppState>,
+}
+
+macro_rules! route {
+    ($m:literal, $p:literal, $tag:literal, $auth:literal, $zh:literal, $en:literal, $f:expr) => {
+        Route {
+            method: $m,
+            path: $p,
+            summary_zh: $zh,
+            summary_en: $en,
+            tag: $tag,
+            auth: $auth,
+            handler: || $f,
+        }
+    };
+}
+
+pub const ROUTES: &[Route] = &[
+    route!(
+        "POST",
+        "/api/v1/auth/login",
+        "auth",
+        false,
+        "登录",
+        "Sign in (sets the session cookie, returns the CSRF token)",
+        post(login)
+    ),
+    route!(
+        "POST",
+        "/api/v1/auth/logout",
+        "auth",
+        true,
+        "退出登录",
+        "Sign out",
+        post(logout)
+    ),
+    route!(
+        "GET",
+        "/api/v1/me",
+        "auth",
+        true,
+        "当前用户",
+        "The signed-in user with roles",
+        get(me)
+    ),
+    route!(
+        "POST",
+        "/api/v1/me/password",
+        "auth",
+        true,
+        "修改密码",
+        "Change own password",
+        post(me_password)
+    ),
+    route!(
+        "GET",
+        "/api/v1/me/tokens",
+        "auth",
+        true,
+        "我的接口令牌",
+        "Own API tokens",
+        get(tokens_list)
+    ),
+    route!(
+        "POST",
+        "/api/v1/me/tokens",
+        "auth",
+        true,
+        "新建接口令牌",
+        "Create an API token",
+        post(tokens_create)
+    ),
+    route!(
+        "DELETE",
+        "/api/v1/me/tokens/{id}",
+        "auth",
+        true,
+        "吊销接口令牌",
+        "Revoke an API token",
+        delete(tokens_revoke)
+    ),
+    route!(
+        "GET",
+        "/api/v1/units",
+        "units",
+        true,
+        "单位列表",
+        "List units in scope",
+        get(units_list)
+    ),
+    route!(
+        "POST",
+        "/api/v1/units",
+        "units",
+        true,
+        "新建单位",
+        "Create a unit",
+        post(units_create)
+    ),
+    route!(
+        "GET",
+        "/api/v1/units/{id}",
+        "units",
+        true,
+        "单位详情",
+        "Get a unit",
+        get(units_get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v1/units/{id}",
+        "units",
+        true,
+        "修改单位",
+        "Edit a unit (optimistic version check)",
+        patch(units_update)
+    ),
+    route!(
+        "POST",
+        "/api/v1/units/{id}/move",
+        "units",
+        true,
+        "移动单位",
+        "Move a unit with its subtree",
+        post(units_move)
+    ),
+    route!(
+        "POST",
+        "/api/v1/units/{id}/deactivate",
+        "units",
+        true,
+        "停用单位",
+        "Deactivate a unit",
+        post(units_deactivate)
+    ),
+    route!(
+        "GET",
+        "/api/v1/users",
+        "users",
+        true,
+        "用户列表",
+        "List users in scope",
+        get(users_list)
+    ),
+    route!(
+        "POST",
+        "/api/v1/users",
+        "users",
+        true,
+        "新建用户",
+        "Create a user with roles",
+        post(users_create)
+    ),
+    route!(
+        "GET",
+        "/api/v1/users/{id}",
+        "users",
+        true,
+        "用户详情",
+        "Get a user with roles",
+        get(users_get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v1/users/{id}",
+        "users",
+        true,
+        "修改用户",
+        "Edit a user, roles and scopes",
+        patch(users_update)
+    ),
+    route!(
+        "POST",
+        "/api/v1/users/{id}/password",
+        "users",
+        true,
+        "重置密码",
+        "Reset a user's password",
+        post(users_reset)
+    ),
+    route!(
+        "GET",
+        "/api/v1/audit",
+        "audit",
+        true,
+        "审计日志",
+        "Audit events in scope, newest first",
+        get(audit_list)
+    ),
+    route!(
+        "GET",
+        "/api/v1/audit/head",
+        "audit",
+        true,
+        "审计链最新哈希",
+        "Head of the audit chain",
+        get(audit_head)
+    ),
+    route!(
+        "POST",
+        "/api/v1/audit/verify",
+        "audit",
+        true,
+        "校验审计链",
+        "Recompute the audit chain",
+        post(audit_verify)
+    ),
+    route!(
+        "GET",
+        "/api/v1/login-log",
+        "audit",
+        true,
+        "登录日志",
+        "Sign-in log in scope",
+        get(login_log)
+    ),
+];
+
+/// The OpenAPI 3 document, generated from [`ROUTES`].
+pub fn openapi() -> Value {
+    let mut paths = serde_json::Map::new();
+    for r in ROUTES {
+        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
+        let mut params = Vec::new();
+        if r.path.contains("{id}") {
+            params.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}}));
+        }
+        let mut responses = json!({
+            "200": {"description": "OK"},
+            "400": {"$ref": "#/components/responses/Error"},
+            "422": {"$ref": "#/components/responses/Error"}
+        });
+        if r.auth {
+            responses["401"] = json!({"$ref": "#/components/responses/Error"});
+            responses["403"] = json!({"$ref": "#/components/responses/Error"});
+            responses["404"] = json!({"$ref": "#/components/responses/Error"});
+        }
+        if matches!(r.method, "PATCH" | "POST") && r.path.contains("{id}") {
+            responses["409"] = json!({"$ref": "#/components/responses/Error"});
+        }
+        let mut op = json!({
+            "operationId": format!("{}_{}", r.method.to_lowercase(), r.path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '-'], "_")),
+            "summary": r.summary_en,
+            "description": r.summary_zh,
+            "tags": [r.tag],
+            "parameters": params,
+            "responses": responses,
+        });
+        if matches!(r.method, "POST" | "PATCH") {
+            op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
+        }
+        if !r.auth {
+            op["security"] = json!([]);
+        }
+        entry[r.method.to_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Taizhang API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "台账 工作督办系统 API. Errors are {error, message, message_en, field}. Browser sessions send X-CSRF-Token on unsafe methods; scripts use Authorization: Bearer tz_…"},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}
+            },
+            "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["error", "message"],
+                "properties": {"error": {"type": "string"}, "message": {"type": "string"}, "message_en": {"type": "string"}, "field": {"type": "string"}}
+            }}}}}
+        },
+        "security": [{"bearer": []}, {"cookie": []}]
+    })
+}
