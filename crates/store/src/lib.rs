@@ -323,3 +323,39 @@ impl Store {
         Ok(())
     }
 }
+
+/// Fresh, isolated databases for tests and benchmarks: a new SQLite file, or a new schema in
+/// the PostgreSQL database named by `TAIZHANG_TEST_PG` (default: the local `test` database).
+#[doc(hidden)]
+pub mod testing {
+    use super::{Backend, Result, Store};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static N: AtomicU64 = AtomicU64::new(0);
+
+    pub fn pg_url() -> String {
+        std::env::var("TAIZHANG_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+    }
+
+    /// A unique name for this process and call.
+    pub fn unique(prefix: &str) -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        format!("{prefix}_{}_{}_{nanos}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    }
+
+    /// Opens a fresh database of the given backend. SQLite files go to the system temp dir.
+    pub async fn fresh(backend: Backend) -> Result<Store> {
+        match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{}.db", unique("taizhang_test")));
+                Store::connect(&format!("sqlite:{}", path.display())).await
+            }
+            Backend::Postgres => Store::connect_in_schema(&pg_url(), Some(&unique("tz_test"))).await,
+        }
+    }
+
+    pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+}

@@ -327,7 +327,7 @@ pub async fn move_subtree(
         "UPDATE units SET path = $1 || substr(path, $2), depth = depth + $3 WHERE path >= $4 AND path < $5"
     )
     .bind(&new)
-    .bind(old_len + 1)
+    .bind((old_len + 1) as i32)
     .bind(depth_delta)
     .bind(&old)
     .bind(&upper)

@@ -53,6 +53,8 @@ impl ApiError {
 
 pub fn status_of(e: &ServiceError) -> StatusCode {
     match e {
+        // A referenced id outside the caller's scope is "not found", as in a path.
+        ServiceError::Invalid(f) if f.code == "not_found" => StatusCode::NOT_FOUND,
         ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::NotFound => StatusCode::NOT_FOUND,
         ServiceError::Forbidden | ServiceError::PasswordChangeRequired => StatusCode::FORBIDDEN,
