@@ -1,0 +1,304 @@
+//! The authorisation matrix: every API route × {anonymous, same unit, parent unit, sibling
+//! subtree, child subtree, read-only inspector} × {own id, foreign id} → the expected status.
+//! A route missing here fails `every_route_is_in_the_matrix`: new routes must join.
+//!
+//! Tree: R → A → A1, R → B. "Own id" is a record in A; "foreign id" is a record in B.
+//! Callers: admins with 本单位及以下 at R (parent), A (same), A1 (child), B (sibling), and an
+//! inspector (纪检, read-only) with 全部 at R.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use taizhang_domain::role::{Role, ScopeKind};
+use taizhang_store::units::Unit;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Caller {
+    Anonymous,
+    Same,
+    Parent,
+    Sibling,
+    Child,
+    Inspector,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Side {
+    Own,
+    Foreign,
+}
+
+const CALLERS: [Caller; 6] =
+    [Caller::Anonymous, Caller::Same, Caller::Parent, Caller::Sibling, Caller::Child, Caller::Inspector];
+
+fn sees(c: Caller, side: Side) -> bool {
+    match (c, side) {
+        (Caller::Parent | Caller::Inspector, _) => true,
+        (Caller::Same, Side::Own) => true,
+        (Caller::Sibling, Side::Foreign) => true,
+        _ => false,
+    }
+}
+
+fn writes(c: Caller, side: Side) -> bool {
+    c != Caller::Inspector && sees(c, side)
+}
+
+/// Expected status of a scoped read / write of a record on `side`.
+fn read(c: Caller, side: Side) -> u16 {
+    if c == Caller::Anonymous {
+        401
+    } else if sees(c, side) {
+        200
+    } else {
+        404
+    }
+}
+
+fn write(c: Caller, side: Side, ok: u16) -> u16 {
+    if c == Caller::Anonymous {
+        401
+    } else if writes(c, side) {
+        ok
+    } else if sees(c, side) {
+        403
+    } else {
+        404
+    }
+}
+
+struct World {
+    t: TestApp,
+    a: Unit,
+    a1: Unit,
+    b: Unit,
+    sessions: Vec<(Caller, Session)>,
+}
+
+static N: AtomicU64 = AtomicU64::new(0);
+
+fn next() -> u64 {
+    N.fetch_add(1, Ordering::SeqCst)
+}
+
+impl World {
+    fn side_unit(&self, side: Side) -> &Unit {
+        match side {
+            Side::Own => &self.a,
+            Side::Foreign => &self.b,
+        }
+    }
+
+    async fn fresh_unit(&self, side: Side) -> Unit {
+        let n = next();
+        unit(&self.t.app, Some(self.side_unit(side)), &format!("T{n}"), &format!("目标{n}")).await
+    }
+
+    async fn fresh_user(&self, side: Side) -> i64 {
+        let n = next();
+        user(&self.t.app, &format!("target{n}"), self.side_unit(side), Role::Viewer, ScopeKind::OwnUnit).await
+    }
+}
+
+/// Builds the request for one cell and returns it with the expected status.
+async fn cell(w: &World, method: &str, path: &str, c: Caller, side: Side) -> (String, Option<Value>, u16) {
+    let p = path.to_string();
+    match (method, path) {
+        ("POST", "/api/v1/auth/login") => {
+            // Public: wrong password is 401 for anyone.
+            (p, Some(json!({"username": "nobody", "password": "Wrong#Pass1"})), 401)
+        }
+        ("POST", "/api/v1/auth/logout") => (p, None, if c == Caller::Anonymous { 401 } else { 204 }),
+        ("GET", "/api/v1/me") | ("GET", "/api/v1/me/tokens") => (p, None, if c == Caller::Anonymous { 401 } else { 200 }),
+        ("POST", "/api/v1/me/password") => (
+            p,
+            Some(json!({"current_password": "Wrong#Pass1", "new_password": "Another#Pass2"})),
+            if c == Caller::Anonymous { 401 } else { 422 },
+        ),
+        ("POST", "/api/v1/me/tokens") => (p, Some(json!({"name": "脚本", "days": 30})), if c == Caller::Anonymous { 401 } else { 201 }),
+        ("DELETE", "/api/v1/me/tokens/{id}") => {
+            // Own id: a token of the caller; foreign id: a token of another user.
+            let owner = match (side, c) {
+                (Side::Own, Caller::Anonymous) | (Side::Foreign, _) => None,
+                (Side::Own, _) => w.sessions.iter().find(|(k, _)| *k == c).map(|(_, s)| s),
+            };
+            let id = match owner {
+                Some(s) => {
+                    let (_, v) = s.call("POST", "/api/v1/me/tokens", Some(json!({"name": "t"}))).await;
+                    v["info"]["id"].as_i64().unwrap_or(0)
+                }
+                None => {
+                    let s = &w.sessions.iter().find(|(k, _)| *k == Caller::Parent).expect("parent").1;
+                    let (_, v) = s.call("POST", "/api/v1/me/tokens", Some(json!({"name": "other"}))).await;
+                    v["info"]["id"].as_i64().unwrap_or(0)
+                }
+            };
+            let expect = match (c, side) {
+                (Caller::Anonymous, _) => 401,
+                (Caller::Parent, Side::Foreign) => 204, // the "other" token is the parent's own
+                (_, Side::Own) => 204,
+                _ => 404,
+            };
+            (p.replace("{id}", &id.to_string()), None, expect)
+        }
+        ("GET", "/api/v1/units") => (format!("{p}?under={}", w.side_unit(side).id), None, read(c, side)),
+        ("POST", "/api/v1/units") => {
+            let n = next();
+            let body = json!({"parent_id": w.side_unit(side).id, "code": format!("N{n}"), "name": format!("新{n}"), "kind": "team"});
+            (p, Some(body), write(c, side, 201))
+        }
+        ("GET", "/api/v1/units/{id}") => {
+            let u = w.fresh_unit(side).await;
+            (p.replace("{id}", &u.id.to_string()), None, read(c, side))
+        }
+        ("PATCH", "/api/v1/units/{id}") => {
+            let u = w.fresh_unit(side).await;
+            (p.replace("{id}", &u.id.to_string()), Some(json!({"version": u.version, "name": "改名"})), write(c, side, 200))
+        }
+        ("POST", "/api/v1/units/{id}/move") => {
+            let u = w.fresh_unit(side).await;
+            let to = w.fresh_unit(side).await;
+            (p.replace("{id}", &u.id.to_string()), Some(json!({"version": u.version, "parent_id": to.id})), write(c, side, 200))
+        }
+        ("POST", "/api/v1/units/{id}/deactivate") => {
+            let u = w.fresh_unit(side).await;
+            (p.replace("{id}", &u.id.to_string()), Some(json!({"version": u.version})), write(c, side, 200))
+        }
+        ("GET", "/api/v1/users") => (format!("{p}?unit_id={}", w.side_unit(side).id), None, if c == Caller::Anonymous { 401 } else { 200 }),
+        ("POST", "/api/v1/users") => {
+            let n = next();
+            let body = json!({"username": format!("new{n}"), "display_name": "新用户", "unit_id": w.side_unit(side).id,
+                              "password": PW, "roles": [{"role": "viewer", "scope": "own_unit"}]});
+            (p, Some(body), write(c, side, 201))
+        }
+        ("GET", "/api/v1/users/{id}") => {
+            let id = w.fresh_user(side).await;
+            (p.replace("{id}", &id.to_string()), None, read(c, side))
+        }
+        ("PATCH", "/api/v1/users/{id}") => {
+            let id = w.fresh_user(side).await;
+            (p.replace("{id}", &id.to_string()), Some(json!({"version": 2, "display_name": "改名"})), write(c, side, 200))
+        }
+        ("POST", "/api/v1/users/{id}/password") => {
+            let id = w.fresh_user(side).await;
+            (p.replace("{id}", &id.to_string()), Some(json!({"password": "Reset#Pass2026"})), write(c, side, 204))
+        }
+        ("GET", "/api/v1/audit") | ("GET", "/api/v1/audit/head") | ("GET", "/api/v1/login-log") => {
+            (p, None, if c == Caller::Anonymous { 401 } else { 200 })
+        }
+        ("POST", "/api/v1/audit/verify") => (p, None, if c == Caller::Anonymous { 401 } else { 200 }),
+        _ => panic!("route {method} {path} has no entry in the authorisation matrix: add one"),
+    }
+}
+
+async fn world(backend: taizhang_store::Backend) -> World {
+    let t = spawn_app(backend).await;
+    let r = unit(&t.app, None, "R", "县").await;
+    let a = unit(&t.app, Some(&r), "A", "甲单位").await;
+    let a1 = unit(&t.app, Some(&a), "A1", "甲下属").await;
+    let b = unit(&t.app, Some(&r), "B", "乙单位").await;
+    let below = ScopeKind::OwnUnitAndBelow;
+    user(&t.app, "parent", &r, Role::Admin, below).await;
+    user(&t.app, "same", &a, Role::Admin, below).await;
+    user(&t.app, "child", &a1, Role::Admin, below).await;
+    user(&t.app, "sibling", &b, Role::Admin, below).await;
+    user(&t.app, "inspector", &r, Role::Inspector, ScopeKind::All).await;
+    let mut sessions = Vec::new();
+    for (c, name) in [
+        (Caller::Parent, "parent"),
+        (Caller::Same, "same"),
+        (Caller::Child, "child"),
+        (Caller::Sibling, "sibling"),
+        (Caller::Inspector, "inspector"),
+    ] {
+        sessions.push((c, login(&t.base, name, PW).await));
+    }
+    World { t, a, a1, b, sessions }
+}
+
+async fn run_matrix(backend: taizhang_store::Backend) {
+    let w = world(backend).await;
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for r in taizhang_web::api::ROUTES {
+        for c in CALLERS {
+            for side in [Side::Own, Side::Foreign] {
+                let (path, body, expect) = cell(&w, r.method, r.path, c, side).await;
+                let (status, resp) = if c == Caller::Anonymous {
+                    anon_call(&w.t.base, r.method, &path, body).await
+                } else if r.path == "/api/v1/auth/logout" {
+                    // Sign out a separate session so the caller's own stays valid.
+                    let name = format!("{c:?}").to_lowercase();
+                    login(&w.t.base, &name, PW).await.call(r.method, &path, body).await
+                } else {
+                    let s = &w.sessions.iter().find(|(k, _)| *k == c).expect("session").1;
+                    s.call(r.method, &path, body).await
+                };
+                cells += 1;
+                if status != StatusCode::from_u16(expect).expect("status") {
+                    failures.push(format!("{} {path} as {c:?} on {side:?}: expected {expect}, got {status} {resp}", r.method));
+                }
+                // Every error body has the documented shape.
+                if !status.is_success() && (resp.get("error").is_none() || resp.get("message").is_none()) {
+                    failures.push(format!("{} {path} as {c:?}: error body lacks error/message: {resp}", r.method));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{backend:?}: {} of {cells} cells failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(cells >= taizhang_web::api::ROUTES.len() * 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_sqlite() {
+    run_matrix(taizhang_store::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_postgres() {
+    run_matrix(taizhang_store::Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn every_route_is_in_the_matrix_and_in_openapi() {
+    let doc = taizhang_web::api::openapi();
+    for r in taizhang_web::api::ROUTES {
+        assert!(
+            doc["paths"][r.path][r.method.to_lowercase()].is_object(),
+            "{} {} is missing from the OpenAPI document",
+            r.method,
+            r.path
+        );
+    }
+    // `cell` panics on an unknown route; calling it for each route proves coverage without a server.
+    let known = [
+        "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/me", "/api/v1/me/password", "/api/v1/me/tokens",
+        "/api/v1/me/tokens/{id}", "/api/v1/units", "/api/v1/units/{id}", "/api/v1/units/{id}/move",
+        "/api/v1/units/{id}/deactivate", "/api/v1/users", "/api/v1/users/{id}", "/api/v1/users/{id}/password",
+        "/api/v1/audit", "/api/v1/audit/head", "/api/v1/audit/verify", "/api/v1/login-log",
+    ];
+    for r in taizhang_web::api::ROUTES {
+        assert!(known.contains(&r.path), "new route {} {}: add it to the matrix", r.method, r.path);
+    }
+}
+
+#[tokio::test]
+async fn lists_never_leak_records_outside_the_scope() {
+    let w = world(taizhang_store::Backend::Sqlite).await;
+    let same = &w.sessions.iter().find(|(k, _)| *k == Caller::Same).expect("same").1;
+    let (s, v) = same.call("GET", "/api/v1/units?limit=1000", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let names: Vec<&str> = v["items"].as_array().expect("items").iter().filter_map(|u| u["name"].as_str()).collect();
+    assert_eq!(names, vec!["甲单位", "甲下属"]);
+    let (_, v) = same.call("GET", "/api/v1/users?limit=1000", None).await;
+    let users: Vec<&str> = v["items"].as_array().expect("items").iter().filter_map(|u| u["username"].as_str()).collect();
+    assert_eq!(users, vec!["same", "child"]);
+    let (_, v) = same.call("GET", "/api/v1/audit?limit=1000", None).await;
+    for e in v.as_array().expect("events") {
+        let unit = e["unit_id"].as_i64().expect("unit");
+        assert!(unit == w.a.id || unit == w.a1.id, "event of unit {unit} leaked: {e}");
+    }
+}

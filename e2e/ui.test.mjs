@@ -1,0 +1,219 @@
+// Browser end-to-end test of the Taizhang web UI.
+//
+// Starts `taizhang demo` on a free loopback port with a fresh data directory,
+// drives Debian's chromium (headless) through playwright-core, and saves
+// screenshots to e2e/artifacts/ for a person to look at.
+//
+//   scripts/e2e-deps.sh          # once: chromium, CJK font, npm ci
+//   cd e2e && node --test        # TAIZHANG_BIN / CHROMIUM override the paths
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BIN = path.resolve(here, process.env.TAIZHANG_BIN || '../target/debug/taizhang');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARTIFACTS = path.join(here, 'artifacts');
+
+const USERNAME = 'admin';
+const PASSWORD = 'Demo#2026';
+
+let server;
+let serverLog = '';
+let dataDir;
+let baseURL;
+let browser;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForHealthy(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null || server.signalCode !== null) {
+      throw new Error(`taizhang exited early (${server.exitCode ?? server.signalCode}):\n${serverLog}`);
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) return;
+      last = `HTTP ${res.status}`;
+    } catch (e) {
+      last = e.message;
+    }
+    await sleep(250);
+  }
+  throw new Error(`${url} not healthy after ${timeoutMs / 1000} s (${last}):\n${serverLog}`);
+}
+
+before(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'taizhang-e2e-'));
+  const port = await freePort();
+  baseURL = `http://127.0.0.1:${port}`;
+  server = spawn(BIN, ['demo', '--data', dataDir, '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk) => {
+    serverLog += chunk;
+    if (serverLog.length > 20000) serverLog = serverLog.slice(-20000);
+  };
+  server.stdout.setEncoding('utf8').on('data', keep);
+  server.stderr.setEncoding('utf8').on('data', keep);
+  server.on('error', (e) => { serverLog += `spawn error: ${e.message}\n`; });
+
+  await waitForHealthy(`${baseURL}/healthz`, 60_000);
+  await mkdir(ARTIFACTS, { recursive: true });
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  if (server && server.exitCode === null && server.signalCode === null) {
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    const t = setTimeout(() => server.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+async function newPage() {
+  const context = await browser.newContext({
+    baseURL,
+    locale: 'zh-CN',
+    viewport: { width: 1280, height: 800 },
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  return { context, page };
+}
+
+const bodyText = (page) => page.locator('body').innerText();
+
+test('login, create a unit, see it in the tree', async () => {
+  const { context, page } = await newPage();
+  try {
+    // --- log in -----------------------------------------------------------
+    await page.goto('/login');
+    await page.fill('input[name=username]', USERNAME);
+    await page.fill('input[name=password]', PASSWORD);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/'),
+      page.click('form[action="/login"] button[type=submit]'),
+    ]);
+    assert.equal(new URL(page.url()).pathname, '/');
+    assert.match(await bodyText(page), /欢迎使用台账/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'home.png'), fullPage: true });
+
+    // --- open the root unit in the tree -----------------------------------
+    await page.goto('/units');
+    const tree = page.locator('#unit-tree');
+    await Promise.all([
+      page.waitForURL(/\/units\?open=/),
+      tree.getByRole('link', { name: '屏南县', exact: true }).click(),
+    ]);
+    await page.locator('#create-unit').waitFor();
+    assert.match(await page.locator('h2').first().innerText(), /屏南县/);
+
+    // --- create a child unit ------------------------------------------------
+    const stamp = Date.now();
+    const name = `测试新建学校${stamp}`;
+    const code = `E2E-${stamp}`;
+    const form = page.locator('#create-unit');
+    await form.locator('[name=name]').fill(name);
+    await form.locator('[name=code]').fill(code);
+    await form.locator('select[name=kind]').selectOption('school');
+    await form.locator('select[name=stage]').selectOption('primary');
+    await Promise.all([
+      page.waitForLoadState('load'),
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/units'),
+      form.locator('button[type=submit]').click(),
+    ]);
+    await page.locator('.flash.ok').waitFor();
+    assert.equal(await page.locator('.flash.err').count(), 0, await bodyText(page));
+    assert.ok(
+      (await page.locator('#unit-tree').getByText('测试新建学校').count()) > 0,
+      `new unit not in #unit-tree:\n${await page.locator('#unit-tree').innerText()}`,
+    );
+    assert.ok((await page.locator('#unit-tree').getByText(name, { exact: true }).count()) > 0);
+    assert.match(await page.locator('h2').first().innerText(), new RegExp(name));
+    await page.screenshot({ path: path.join(ARTIFACTS, 'units.png'), fullPage: true });
+
+    // --- bad input: the same code again under the root unit ----------------
+    await Promise.all([
+      page.waitForURL(/\/units\?open=/),
+      page.locator('#unit-tree').getByRole('link', { name: '屏南县', exact: true }).click(),
+    ]);
+    await form.waitFor();
+    await form.locator('[name=name]').fill(`测试重复代码${stamp}`);
+    await form.locator('[name=code]').fill(code);
+    await form.locator('select[name=kind]').selectOption('school');
+    await form.locator('select[name=stage]').selectOption('primary');
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/units'),
+      form.locator('button[type=submit]').click(),
+    ]);
+    const err = page.locator('.flash.err');
+    await err.waitFor();
+    assert.match(await err.innerText(), /单位代码已被使用/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'units-duplicate.png'), fullPage: true });
+
+    // --- audit chain ---------------------------------------------------------
+    await page.goto('/audit');
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/audit/verify'),
+      page.click('#verify'),
+    ]);
+    const verify = page.locator('#verify-result');
+    await verify.waitFor();
+    assert.match(await verify.innerText(), /审计链完整/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'audit.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+});
+
+test('anonymous visitor is sent to login', async () => {
+  const { context, page } = await newPage();
+  try {
+    await page.goto('/units');
+    const url = new URL(page.url());
+    assert.equal(url.pathname, '/login');
+    assert.ok(url.searchParams.has('next'), `no next= in ${page.url()}`);
+    assert.match(url.searchParams.get('next'), /^\/units/);
+    await page.locator('input[name=username]').waitFor();
+  } finally {
+    await context.close();
+  }
+});
