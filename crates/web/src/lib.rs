@@ -39,7 +39,6 @@ pub fn router(state: AppState) -> Router {
     for r in api::ROUTES {
         api = api.route(r.path, (r.handler)());
     }
-    api = api.fallback(|| async { error::ApiError::not_found() });
     Router::new()
         .merge(api)
         .merge(pages::routes())
@@ -72,10 +71,19 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
-        .fallback(|| async { (StatusCode::NOT_FOUND, "404 未找到 / Not found").into_response() })
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(256 * 1024))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// JSON for API paths, text for pages.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        error::ApiError::not_found().into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "404 未找到 / Not found").into_response()
+    }
 }
 
 async fn security_headers(
