@@ -1,15 +1,391 @@
-//! `taizhang bench …`: the measurements named in the issues, as programs (not timed tests).
-//! Each prints what it measured; BENCHMARKS.md records the figures with the command.
+//! `taizhang bench …`: the measurements named in the issues, as programs rather than timed
+//! tests. Each prints what it measured; BENCHMARKS.md records the figures with the command.
 
 use crate::Fail;
 use clap::Subcommand;
+use std::time::{Duration, Instant};
+use taizhang_domain::audit::{AuditEvent, ChainVerifier, GENESIS};
+use taizhang_domain::scope::Scope;
+use taizhang_store::Store;
+use taizhang_store::units::{self, UnitFilter};
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
-    /// Placeholder until the benchmarks land.
-    Scope,
+    /// Scope check (fetch one unit through a subtree scope) and listing 100 units in scope, on a
+    /// generated tree of N units.
+    Tree {
+        /// Database URL; a new SQLite file in a temp dir when omitted
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        units: usize,
+        #[arg(long, default_value_t = 2000)]
+        iterations: usize,
+    },
+    /// Start-to-ready time of `taizhang serve` on an existing database, and idle resident memory.
+    Startup {
+        /// Existing database to serve (e.g. the one `bench tree` leaves behind)
+        #[arg(long)]
+        db: String,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
+    /// Audit verification throughput over N generated events.
+    Audit {
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+    },
 }
 
-pub async fn run(_cmd: BenchCmd) -> Result<u8, Fail> {
-    Err(Fail("not yet".into(), 2))
+fn stats(mut v: Vec<Duration>) -> String {
+    v.sort();
+    let p = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    format!(
+        "median {:.3} ms, p95 {:.3} ms, max {:.3} ms over {} runs",
+        p(0.5).as_secs_f64() * 1e3,
+        p(0.95).as_secs_f64() * 1e3,
+        p(1.0).as_secs_f64() * 1e3,
+        v.len()
+    )
+}
+
+fn temp_sqlite(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("taizhang-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    format!("sqlite:{}", dir.join(name).display())
+}
+
+async fn open_empty(db: Option<String>, name: &str) -> Result<(Store, String), Fail> {
+    let url = db.unwrap_or_else(|| temp_sqlite(name));
+    let store = Store::connect(&url).await?;
+    let mut c = store.conn().await?;
+    let n = units::count(
+        &mut c,
+        &Scope::everything(),
+        &UnitFilter {
+            include_inactive: true,
+            limit: 1,
+            ..Default::default()
+        },
+    )
+    .await?;
+    if n > 0 {
+        return Err(Fail(
+            format!("{url} is not empty: benchmarks generate their own data"),
+            2,
+        ));
+    }
+    Ok((store.clone(), url))
+}
+
+/// A deterministic pseudo-random sequence (no dependency needed for benchmark sampling).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n.max(1)
+    }
+}
+
+pub async fn run(cmd: BenchCmd) -> Result<u8, Fail> {
+    match cmd {
+        BenchCmd::Tree {
+            db,
+            units: n,
+            iterations,
+        } => bench_tree(db, n, iterations).await,
+        BenchCmd::Startup { db, runs } => bench_startup(&db, runs).await,
+        BenchCmd::Audit { db, events } => bench_audit(db, events).await,
+    }
+}
+
+/// Generates a province-like tree: 1 root, 20 cities, 10 counties each, then towns and
+/// villages until `n` units; bulk-inserted with raw SQL in batches.
+async fn generate_tree(store: &Store, n: usize) -> Result<Vec<(i64, String, i64)>, Fail> {
+    let mut nodes: Vec<(i64, String, i64)> = Vec::with_capacity(n); // (id, path, depth)
+    let mut id = 0i64;
+    let mut push = |parent: Option<usize>, nodes: &mut Vec<(i64, String, i64)>| {
+        id += 1;
+        let (path, depth) = match parent {
+            Some(p) => (format!("{}{id}/", nodes[p].1), nodes[p].2 + 1),
+            None => (format!("/{id}/"), 0),
+        };
+        nodes.push((id, path, depth));
+    };
+    push(None, &mut nodes);
+    let mut level: Vec<usize> = vec![0];
+    for fanout in [20usize, 10, 10] {
+        let mut next = Vec::new();
+        for &p in &level {
+            for _ in 0..fanout {
+                if nodes.len() >= n {
+                    break;
+                }
+                push(Some(p), &mut nodes);
+                next.push(nodes.len() - 1);
+            }
+        }
+        level = next;
+    }
+    let mut i = 0;
+    while nodes.len() < n {
+        let p = level[i % level.len()];
+        push(Some(p), &mut nodes);
+        i += 1;
+    }
+    let t = Instant::now();
+    for chunk in nodes.chunks(2000) {
+        let mut sql = String::from("BEGIN; ");
+        for (id, path, depth) in chunk {
+            let parent = path
+                .trim_end_matches('/')
+                .rsplit('/')
+                .nth(1)
+                .filter(|s| !s.is_empty())
+                .unwrap_or("NULL");
+            let kind = match depth {
+                0 => "bureau",
+                1 | 2 => "bureau",
+                3 => "town",
+                _ => "village",
+            };
+            sql.push_str(&format!(
+                "INSERT INTO units (id, parent_id, path, depth, code, name, kind, rural, active, attrs, sort_order, version, created_at, updated_at) \
+                 VALUES ({id}, {parent}, '{path}', {depth}, 'B{id}', '单位{id}', '{kind}', FALSE, TRUE, '{{}}', 0, 1, 0, 0);"
+            ));
+        }
+        sql.push_str("COMMIT;");
+        store.execute_raw(&sql).await?;
+    }
+    if store.backend() == taizhang_store::Backend::Postgres {
+        store.execute_raw("SELECT setval(pg_get_serial_sequence('units', 'id'), (SELECT max(id) FROM units)); ANALYZE units;").await?;
+    } else {
+        store.execute_raw("ANALYZE;").await?;
+    }
+    eprintln!(
+        "generated {} units in {:.1} s",
+        nodes.len(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(nodes)
+}
+
+async fn bench_tree(db: Option<String>, n: usize, iterations: usize) -> Result<u8, Fail> {
+    let (store, url) = open_empty(db, "tree.db").await?;
+    let nodes = generate_tree(&store, n).await?;
+    // Scopes are "own unit and below" at county level (depth 2): each holds ~n/200 units.
+    let counties: Vec<&(i64, String, i64)> = nodes.iter().filter(|x| x.2 == 2).collect();
+    let mut rng = Lcg(42);
+    let mut c = store.conn().await?;
+    let (mut check, mut list, mut miss) = (Vec::new(), Vec::new(), Vec::new());
+    let mut listed = 0usize;
+    for _ in 0..iterations {
+        let county = counties[rng.next(counties.len())];
+        let scope = Scope {
+            subtrees: vec![county.1.clone()],
+            ..Scope::none()
+        };
+        // The scope's own root (inside), and a random unit (almost always outside).
+        let target = nodes[rng.next(nodes.len())].0;
+        let t = Instant::now();
+        let found = units::get(&mut c, &scope, county.0).await?;
+        check.push(t.elapsed());
+        assert!(found.is_some());
+        let t = Instant::now();
+        let _ = units::get(&mut c, &scope, target).await?;
+        miss.push(t.elapsed());
+        let t = Instant::now();
+        let rows = units::list(
+            &mut c,
+            &scope,
+            &UnitFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await?;
+        list.push(t.elapsed());
+        listed += rows.len();
+    }
+    println!(
+        "backend: {:?} ({url}), {} units",
+        store.backend(),
+        nodes.len()
+    );
+    println!("scope check, unit inside the scope:   {}", stats(check));
+    println!("scope check, random unit (mostly 404): {}", stats(miss));
+    println!(
+        "list 100 units in a county scope:      {} ({} rows per list on average)",
+        stats(list),
+        listed / iterations.max(1)
+    );
+    Ok(0)
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+async fn bench_startup(db: &str, runs: usize) -> Result<u8, Fail> {
+    let exe = std::env::current_exe()?;
+    let mut times = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..runs {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let t = Instant::now();
+        let mut child = std::process::Command::new(&exe)
+            .args([
+                "serve",
+                "--db",
+                db,
+                "--listen",
+                &addr,
+                "--admin-user",
+                "operator",
+                "--admin-password",
+                "Bench#Pass2026",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let ready = loop {
+            if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+                use std::io::{Read, Write};
+                let _ =
+                    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                if buf.starts_with("HTTP/1.1 200") {
+                    break t.elapsed();
+                }
+            }
+            if t.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                return Err(Fail("server did not become ready in 30 s".into(), 2));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        times.push(ready);
+        std::thread::sleep(Duration::from_millis(1000));
+        if let Some(k) = rss_kib(child.id()) {
+            rss.push(k);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    rss.sort();
+    println!(
+        "start to ready (GET /healthz answers 200) on {db}: {}",
+        stats(times)
+    );
+    if !rss.is_empty() {
+        println!(
+            "idle resident memory 1 s after ready: median {:.1} MiB, max {:.1} MiB",
+            rss[rss.len() / 2] as f64 / 1024.0,
+            rss[rss.len() - 1] as f64 / 1024.0
+        );
+    }
+    Ok(0)
+}
+
+async fn bench_audit(db: Option<String>, n: usize) -> Result<u8, Fail> {
+    let (store, url) = open_empty(db, "audit.db").await?;
+    // Build the chain in memory first: this also measures pure hashing throughput.
+    let mut events = Vec::with_capacity(n);
+    let (mut seq, mut head) = (0i64, GENESIS.to_string());
+    for i in 0..n as i64 {
+        let mut e = AuditEvent {
+            seq: 0,
+            at: 1_780_000_000_000 + i,
+            actor_id: Some(1 + i % 50),
+            actor_name: format!("user{}", i % 50),
+            unit_id: Some(1 + i % 1000),
+            action: "unit.update".into(),
+            entity: "unit".into(),
+            entity_id: (i % 1000).to_string(),
+            before: Some(format!("{{\"name\":\"单位{i}\",\"version\":{i}}}")),
+            after: Some(format!("{{\"name\":\"单位{i}改\",\"version\":{}}}", i + 1)),
+            ip: Some("10.0.0.1".into()),
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        e.seal(seq, &head);
+        seq = e.seq;
+        head = e.hash.clone();
+        events.push(e);
+    }
+    let t = Instant::now();
+    let mut v = ChainVerifier::default();
+    for e in &events {
+        v.push(e)
+            .map_err(|b| Fail(format!("generated chain broken at {}", b.seq), 2))?;
+    }
+    let cpu = t.elapsed();
+    println!(
+        "in-memory chain check: {} events in {:.3} s = {:.0} events/s (one core)",
+        n,
+        cpu.as_secs_f64(),
+        n as f64 / cpu.as_secs_f64()
+    );
+    let t = Instant::now();
+    store
+        .execute_raw("DROP TRIGGER IF EXISTS audit_events_no_update")
+        .await
+        .ok();
+    for chunk in events.chunks(1000) {
+        let mut sql = String::from(
+            "BEGIN; INSERT INTO audit_events (seq, at, actor_id, actor_name, unit_id, action, entity, entity_id, before_json, after_json, ip, prev_hash, hash) VALUES ",
+        );
+        for (k, e) in chunk.iter().enumerate() {
+            if k > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "({}, {}, {}, '{}', {}, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')",
+                e.seq,
+                e.at,
+                e.actor_id.unwrap_or(0),
+                e.actor_name,
+                e.unit_id.unwrap_or(0),
+                e.action,
+                e.entity,
+                e.entity_id,
+                e.before.as_deref().unwrap_or(""),
+                e.after.as_deref().unwrap_or(""),
+                e.ip.as_deref().unwrap_or(""),
+                e.prev_hash,
+                e.hash
+            ));
+        }
+        sql.push_str("; COMMIT;");
+        store.execute_raw(&sql).await?;
+    }
+    drop(events);
+    eprintln!("loaded {n} events in {:.1} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let r = taizhang_service::audit::verify(&store, None).await?;
+    let d = t.elapsed();
+    println!("backend: {:?} ({url})", store.backend());
+    println!("{}", r.summary());
+    println!(
+        "audit verify from the database: {} events in {:.3} s = {:.0} events/s",
+        r.events,
+        d.as_secs_f64(),
+        r.events as f64 / d.as_secs_f64()
+    );
+    Ok(if r.intact { 0 } else { 1 })
 }

@@ -39,21 +39,61 @@ async fn bad_input_changes_nothing(backend: Backend) {
 
     let cases = [
         // Unknown field.
-        (json!({"parent_id": r.id, "code": "X1", "name": "x", "kind": "team", "colour": "red"}), 422, "invalid_field", Some("colour")),
+        (
+            json!({"parent_id": r.id, "code": "X1", "name": "x", "kind": "team", "colour": "red"}),
+            422,
+            "invalid_field",
+            Some("colour"),
+        ),
         // Over-long name.
-        (json!({"parent_id": r.id, "code": "X2", "name": "长".repeat(101), "kind": "team"}), 422, "too_long", Some("name")),
+        (
+            json!({"parent_id": r.id, "code": "X2", "name": "长".repeat(101), "kind": "team"}),
+            422,
+            "too_long",
+            Some("name"),
+        ),
         // Bad code characters.
-        (json!({"parent_id": r.id, "code": "学校", "name": "x", "kind": "team"}), 422, "invalid_format", Some("code")),
+        (
+            json!({"parent_id": r.id, "code": "学校", "name": "x", "kind": "team"}),
+            422,
+            "invalid_format",
+            Some("code"),
+        ),
         // Unknown kind.
-        (json!({"parent_id": r.id, "code": "X3", "name": "x", "kind": "planet"}), 422, "invalid_value", Some("kind")),
+        (
+            json!({"parent_id": r.id, "code": "X3", "name": "x", "kind": "planet"}),
+            422,
+            "invalid_value",
+            Some("kind"),
+        ),
         // A school without a stage.
-        (json!({"parent_id": r.id, "code": "X4", "name": "x", "kind": "school"}), 422, "required", Some("stage")),
+        (
+            json!({"parent_id": r.id, "code": "X4", "name": "x", "kind": "school"}),
+            422,
+            "required",
+            Some("stage"),
+        ),
         // Duplicate code.
-        (json!({"parent_id": r.id, "code": "A", "name": "x", "kind": "team"}), 409, "duplicate", Some("code")),
+        (
+            json!({"parent_id": r.id, "code": "A", "name": "x", "kind": "team"}),
+            409,
+            "duplicate",
+            Some("code"),
+        ),
         // Unknown parent.
-        (json!({"parent_id": 999_999, "code": "X5", "name": "x", "kind": "team"}), 404, "not_found", Some("parent_id")),
+        (
+            json!({"parent_id": 999_999, "code": "X5", "name": "x", "kind": "team"}),
+            404,
+            "not_found",
+            Some("parent_id"),
+        ),
         // Wrong type.
-        (json!({"parent_id": "one", "code": "X6", "name": "x", "kind": "team"}), 422, "invalid_field", None),
+        (
+            json!({"parent_id": "one", "code": "X6", "name": "x", "kind": "team"}),
+            422,
+            "invalid_field",
+            None,
+        ),
     ];
     for (body, status, code, field) in cases {
         let (st, v) = s.call("POST", "/api/v1/units", Some(body.clone())).await;
@@ -65,15 +105,33 @@ async fn bad_input_changes_nothing(backend: Backend) {
         assert!(!v["message"].as_str().unwrap_or_default().is_empty());
     }
     // Moving a unit into its own subtree.
-    let (st, v) = s.call("POST", &format!("/api/v1/units/{}/move", a.id), Some(json!({"parent_id": a1.id, "version": a.version}))).await;
+    let (st, v) = s
+        .call(
+            "POST",
+            &format!("/api/v1/units/{}/move", a.id),
+            Some(json!({"parent_id": a1.id, "version": a.version})),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"], "cycle");
     // Stale version.
-    let (st, v) = s.call("PATCH", &format!("/api/v1/units/{}", a.id), Some(json!({"version": a.version + 7, "name": "新"}))).await;
+    let (st, v) = s
+        .call(
+            "PATCH",
+            &format!("/api/v1/units/{}", a.id),
+            Some(json!({"version": a.version + 7, "name": "新"})),
+        )
+        .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["error"], "stale_version");
     // Deactivating a unit with active children.
-    let (st, v) = s.call("POST", &format!("/api/v1/units/{}/deactivate", a.id), Some(json!({"version": a.version}))).await;
+    let (st, v) = s
+        .call(
+            "POST",
+            &format!("/api/v1/units/{}/deactivate", a.id),
+            Some(json!({"version": a.version})),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"], "has_active_children");
     // Weak password for a new user.
@@ -86,11 +144,21 @@ async fn bad_input_changes_nothing(backend: Backend) {
     let (st, _) = s.call("GET", "/api/v1/units/abc", None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     // Missing CSRF header on a cookie session.
-    let r2 = s.client.post(format!("{}/api/v1/units", t.base)).json(&json!({"parent_id": r.id, "code": "C1", "name": "x", "kind": "team"})).send().await.expect("send");
+    let r2 = s
+        .client
+        .post(format!("{}/api/v1/units", t.base))
+        .json(&json!({"parent_id": r.id, "code": "C1", "name": "x", "kind": "team"}))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r2.status(), StatusCode::FORBIDDEN);
 
     // None of it wrote anything: no unit, no user, no audit event.
-    assert_eq!(audit_count(&t).await, before, "{backend:?}: a refused request left an audit event");
+    assert_eq!(
+        audit_count(&t).await,
+        before,
+        "{backend:?}: a refused request left an audit event"
+    );
     let (_, v) = s.call("GET", "/api/v1/units?limit=100", None).await;
     assert_eq!(v["total"], 3);
     let (_, v) = s.call("GET", "/api/v1/users", None).await;
@@ -118,18 +186,48 @@ async fn sessions_passwords_and_lockout(backend: Backend) {
     let r = unit(&t.app, None, "R", "县").await;
     user(&t.app, "boss", &r, Role::Admin, ScopeKind::All).await;
     // Wrong password: 401 with one message whether the name exists or not.
-    let (st, v) = anon_call(&t.base, "POST", "/api/v1/auth/login", Some(json!({"username": "boss", "password": "Wrong#1234"}))).await;
+    let (st, v) = anon_call(
+        &t.base,
+        "POST",
+        "/api/v1/auth/login",
+        Some(json!({"username": "boss", "password": "Wrong#1234"})),
+    )
+    .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    let (st2, v2) = anon_call(&t.base, "POST", "/api/v1/auth/login", Some(json!({"username": "ghost", "password": "Wrong#1234"}))).await;
+    let (st2, v2) = anon_call(
+        &t.base,
+        "POST",
+        "/api/v1/auth/login",
+        Some(json!({"username": "ghost", "password": "Wrong#1234"})),
+    )
+    .await;
     assert_eq!(st2, StatusCode::UNAUTHORIZED);
     assert_eq!(v["message"], v2["message"]);
     // Four more failures lock the account, and then even the right password is refused.
     for _ in 0..3 {
-        anon_call(&t.base, "POST", "/api/v1/auth/login", Some(json!({"username": "boss", "password": "Wrong#1234"}))).await;
+        anon_call(
+            &t.base,
+            "POST",
+            "/api/v1/auth/login",
+            Some(json!({"username": "boss", "password": "Wrong#1234"})),
+        )
+        .await;
     }
-    let (st, v) = anon_call(&t.base, "POST", "/api/v1/auth/login", Some(json!({"username": "boss", "password": "Wrong#1234"}))).await;
+    let (st, v) = anon_call(
+        &t.base,
+        "POST",
+        "/api/v1/auth/login",
+        Some(json!({"username": "boss", "password": "Wrong#1234"})),
+    )
+    .await;
     assert_eq!(st, StatusCode::LOCKED, "{v}");
-    let (st, v) = anon_call(&t.base, "POST", "/api/v1/auth/login", Some(json!({"username": "boss", "password": PW}))).await;
+    let (st, v) = anon_call(
+        &t.base,
+        "POST",
+        "/api/v1/auth/login",
+        Some(json!({"username": "boss", "password": PW})),
+    )
+    .await;
     assert_eq!(st, StatusCode::LOCKED, "{v}");
     assert!(v["message"].as_str().unwrap_or_default().contains("锁定"));
 
@@ -144,10 +242,22 @@ async fn sessions_passwords_and_lockout(backend: Backend) {
     let (st, v) = newbie.call("GET", "/api/v1/units", None).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert_eq!(v["error"], "password_change_required");
-    let (st, v) = newbie.call("POST", "/api/v1/me/password", Some(json!({"current_password": "Init#Pass2026", "new_password": "short"}))).await;
+    let (st, v) = newbie
+        .call(
+            "POST",
+            "/api/v1/me/password",
+            Some(json!({"current_password": "Init#Pass2026", "new_password": "short"})),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["field"], "password");
-    let (st, _) = newbie.call("POST", "/api/v1/me/password", Some(json!({"current_password": "Init#Pass2026", "new_password": "Mine#Pass2026"}))).await;
+    let (st, _) = newbie
+        .call(
+            "POST",
+            "/api/v1/me/password",
+            Some(json!({"current_password": "Init#Pass2026", "new_password": "Mine#Pass2026"})),
+        )
+        .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, _) = newbie.call("GET", "/api/v1/units", None).await;
     assert_eq!(st, StatusCode::OK);
@@ -160,24 +270,54 @@ async fn sessions_passwords_and_lockout(backend: Backend) {
     assert_eq!(v["error"], "unauthenticated");
 
     // API tokens work without CSRF, and stop working once revoked.
-    let (st, v) = admin.call("POST", "/api/v1/me/tokens", Some(json!({"name": "脚本", "days": 7}))).await;
+    let (st, v) = admin
+        .call(
+            "POST",
+            "/api/v1/me/tokens",
+            Some(json!({"name": "脚本", "days": 7})),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED);
     let token = v["token"].as_str().expect("token").to_string();
     let id = v["info"]["id"].as_i64().expect("id");
     let bearer = reqwest::Client::new();
-    let r1 = bearer.post(format!("{}/api/v1/units", t.base)).bearer_auth(&token)
-        .json(&json!({"parent_id": r.id, "code": "TOK1", "name": "令牌建", "kind": "team"})).send().await.expect("send");
+    let r1 = bearer
+        .post(format!("{}/api/v1/units", t.base))
+        .bearer_auth(&token)
+        .json(&json!({"parent_id": r.id, "code": "TOK1", "name": "令牌建", "kind": "team"}))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r1.status(), StatusCode::CREATED);
-    admin.call("DELETE", &format!("/api/v1/me/tokens/{id}"), None).await;
-    let r2 = bearer.get(format!("{}/api/v1/me", t.base)).bearer_auth(&token).send().await.expect("send");
+    admin
+        .call("DELETE", &format!("/api/v1/me/tokens/{id}"), None)
+        .await;
+    let r2 = bearer
+        .get(format!("{}/api/v1/me", t.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r2.status(), StatusCode::UNAUTHORIZED);
 
     // The login log has every attempt.
     let (_, v) = admin.call("GET", "/api/v1/login-log?limit=100", None).await;
     let entries = v.as_array().expect("entries");
-    assert!(entries.iter().any(|e| e["username"] == "boss" && e["reason"] == "locked"));
-    assert!(entries.iter().any(|e| e["username"] == "ghost" && e["reason"] == "unknown_user"));
-    assert!(entries.iter().any(|e| e["username"] == "newbie" && e["success"] == true));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["username"] == "boss" && e["reason"] == "locked")
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["username"] == "ghost" && e["reason"] == "unknown_user")
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["username"] == "newbie" && e["success"] == true)
+    );
 }
 
 #[tokio::test]
@@ -199,11 +339,22 @@ async fn lock_expires_after_ten_minutes() {
     for _ in 0..5 {
         let _ = taizhang_service::auth::login(&t.app, "boss", "Wrong#1234", None, None).await;
     }
-    assert!(matches!(taizhang_service::auth::login(&t.app, "boss", PW, None, None).await, Err(taizhang_service::ServiceError::Locked(_))));
+    assert!(matches!(
+        taizhang_service::auth::login(&t.app, "boss", PW, None, None).await,
+        Err(taizhang_service::ServiceError::Locked(_))
+    ));
     t.app.clock.advance(9 * 60_000);
-    assert!(taizhang_service::auth::login(&t.app, "boss", PW, None, None).await.is_err());
+    assert!(
+        taizhang_service::auth::login(&t.app, "boss", PW, None, None)
+            .await
+            .is_err()
+    );
     t.app.clock.advance(61_000);
-    assert!(taizhang_service::auth::login(&t.app, "boss", PW, None, None).await.is_ok());
+    assert!(
+        taizhang_service::auth::login(&t.app, "boss", PW, None, None)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]

@@ -17,8 +17,16 @@ const DROP_TRIGGERS_PG: &str = "DROP TRIGGER audit_events_no_change ON audit_eve
 /// The tampering a person with raw database access could do, each as SQL.
 fn tamperings() -> Vec<(&'static str, &'static str, i64)> {
     vec![
-        ("edit", "UPDATE audit_events SET actor_name = 'mallory' WHERE seq = 5", 5),
-        ("edit-before-image", "UPDATE audit_events SET after_json = '{\"name\":\"假\"}' WHERE seq = 7", 7),
+        (
+            "edit",
+            "UPDATE audit_events SET actor_name = 'mallory' WHERE seq = 5",
+            5,
+        ),
+        (
+            "edit-before-image",
+            "UPDATE audit_events SET after_json = '{\"name\":\"假\"}' WHERE seq = 7",
+            7,
+        ),
         ("delete", "DELETE FROM audit_events WHERE seq = 5", 6),
         (
             "insert",
@@ -48,7 +56,11 @@ async fn build(app: &App) {
         app,
         &sys,
         r.id,
-        taizhang_service::units::UpdateUnit { version: r.version, name: Some("新县".into()), ..Default::default() },
+        taizhang_service::units::UpdateUnit {
+            version: r.version,
+            name: Some("新县".into()),
+            ..Default::default()
+        },
     )
     .await
     .expect("update");
@@ -61,7 +73,10 @@ fn verify_cli(url: &str, checkpoint: Option<&str>) -> (i32, String) {
         cmd.args(["--checkpoint", c]);
     }
     let out = cmd.output().expect("run taizhang");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
 }
 
 #[tokio::test]
@@ -76,7 +91,10 @@ async fn sqlite_tampering_is_detected_by_the_cli() {
     let (code, out) = verify_cli(&url, None);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("audit chain intact:"), "{out}");
-    let head = Command::new(env!("CARGO_BIN_EXE_taizhang")).args(["audit", "head", "--db", &url]).output().expect("head");
+    let head = Command::new(env!("CARGO_BIN_EXE_taizhang"))
+        .args(["audit", "head", "--db", &url])
+        .output()
+        .expect("head");
     let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
     assert!(head.contains(':') && head.len() > 64, "{head}");
 
@@ -85,12 +103,19 @@ async fn sqlite_tampering_is_detected_by_the_cli() {
         std::fs::copy(&original, &copy).expect("copy");
         let curl = format!("sqlite:{}", copy.display());
         let s = Store::connect(&curl).await.expect("open copy");
-        s.execute_raw(DROP_TRIGGERS_SQLITE).await.expect("drop triggers");
-        s.execute_raw(sql).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        s.execute_raw(DROP_TRIGGERS_SQLITE)
+            .await
+            .expect("drop triggers");
+        s.execute_raw(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         s.close().await;
         let (code, out) = verify_cli(&curl, None);
         assert_eq!(code, 1, "{name} was not detected: {out}");
-        assert!(out.contains(&format!("BROKEN at event #{first_broken}")), "{name}: {out}");
+        assert!(
+            out.contains(&format!("BROKEN at event #{first_broken}")),
+            "{name}: {out}"
+        );
     }
 
     // Truncating the tail keeps a valid chain — but not the head printed earlier.
@@ -99,7 +124,9 @@ async fn sqlite_tampering_is_detected_by_the_cli() {
     let curl = format!("sqlite:{}", copy.display());
     let s = Store::connect(&curl).await.expect("open copy");
     s.execute_raw(DROP_TRIGGERS_SQLITE).await.expect("drop");
-    s.execute_raw("DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)").await.expect("truncate");
+    s.execute_raw("DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)")
+        .await
+        .expect("truncate");
     s.close().await;
     assert_eq!(verify_cli(&curl, None).0, 0);
     let (code, out) = verify_cli(&curl, Some(&head));
@@ -112,12 +139,27 @@ async fn sqlite_tampering_is_detected_by_the_cli() {
 #[tokio::test]
 async fn postgres_tampering_is_detected() {
     for (name, sql, first_broken) in tamperings() {
-        let store = taizhang_store::testing::fresh(Backend::Postgres).await.expect("pg");
+        let store = taizhang_store::testing::fresh(Backend::Postgres)
+            .await
+            .expect("pg");
         build(&App::new(store.clone())).await;
-        assert!(taizhang_service::audit::verify(&store, None).await.expect("verify").intact);
-        store.execute_raw(DROP_TRIGGERS_PG).await.expect("drop trigger");
-        store.execute_raw(sql).await.unwrap_or_else(|e| panic!("{name}: {e}"));
-        let r = taizhang_service::audit::verify(&store, None).await.expect("verify");
+        assert!(
+            taizhang_service::audit::verify(&store, None)
+                .await
+                .expect("verify")
+                .intact
+        );
+        store
+            .execute_raw(DROP_TRIGGERS_PG)
+            .await
+            .expect("drop trigger");
+        store
+            .execute_raw(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let r = taizhang_service::audit::verify(&store, None)
+            .await
+            .expect("verify");
         assert!(!r.intact, "{name} was not detected");
         assert_eq!(r.broken_seq, Some(first_broken), "{name}: {r:?}");
         store.close().await;

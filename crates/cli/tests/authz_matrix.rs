@@ -31,8 +31,14 @@ enum Side {
     Foreign,
 }
 
-const CALLERS: [Caller; 6] =
-    [Caller::Anonymous, Caller::Same, Caller::Parent, Caller::Sibling, Caller::Child, Caller::Inspector];
+const CALLERS: [Caller; 6] = [
+    Caller::Anonymous,
+    Caller::Same,
+    Caller::Parent,
+    Caller::Sibling,
+    Caller::Child,
+    Caller::Inspector,
+];
 
 fn sees(c: Caller, side: Side) -> bool {
     match (c, side) {
@@ -94,31 +100,62 @@ impl World {
 
     async fn fresh_unit(&self, side: Side) -> Unit {
         let n = next();
-        unit(&self.t.app, Some(self.side_unit(side)), &format!("T{n}"), &format!("目标{n}")).await
+        unit(
+            &self.t.app,
+            Some(self.side_unit(side)),
+            &format!("T{n}"),
+            &format!("目标{n}"),
+        )
+        .await
     }
 
     async fn fresh_user(&self, side: Side) -> i64 {
         let n = next();
-        user(&self.t.app, &format!("target{n}"), self.side_unit(side), Role::Viewer, ScopeKind::OwnUnit).await
+        user(
+            &self.t.app,
+            &format!("target{n}"),
+            self.side_unit(side),
+            Role::Viewer,
+            ScopeKind::OwnUnit,
+        )
+        .await
     }
 }
 
 /// Builds the request for one cell and returns it with the expected status.
-async fn cell(w: &World, method: &str, path: &str, c: Caller, side: Side) -> (String, Option<Value>, u16) {
+async fn cell(
+    w: &World,
+    method: &str,
+    path: &str,
+    c: Caller,
+    side: Side,
+) -> (String, Option<Value>, u16) {
     let p = path.to_string();
     match (method, path) {
         ("POST", "/api/v1/auth/login") => {
             // Public: wrong password is 401 for anyone.
-            (p, Some(json!({"username": "nobody", "password": "Wrong#Pass1"})), 401)
+            (
+                p,
+                Some(json!({"username": "nobody", "password": "Wrong#Pass1"})),
+                401,
+            )
         }
-        ("POST", "/api/v1/auth/logout") => (p, None, if c == Caller::Anonymous { 401 } else { 204 }),
-        ("GET", "/api/v1/me") | ("GET", "/api/v1/me/tokens") => (p, None, if c == Caller::Anonymous { 401 } else { 200 }),
+        ("POST", "/api/v1/auth/logout") => {
+            (p, None, if c == Caller::Anonymous { 401 } else { 204 })
+        }
+        ("GET", "/api/v1/me") | ("GET", "/api/v1/me/tokens") => {
+            (p, None, if c == Caller::Anonymous { 401 } else { 200 })
+        }
         ("POST", "/api/v1/me/password") => (
             p,
             Some(json!({"current_password": "Wrong#Pass1", "new_password": "Another#Pass2"})),
             if c == Caller::Anonymous { 401 } else { 422 },
         ),
-        ("POST", "/api/v1/me/tokens") => (p, Some(json!({"name": "脚本", "days": 30})), if c == Caller::Anonymous { 401 } else { 201 }),
+        ("POST", "/api/v1/me/tokens") => (
+            p,
+            Some(json!({"name": "脚本", "days": 30})),
+            if c == Caller::Anonymous { 401 } else { 201 },
+        ),
         ("DELETE", "/api/v1/me/tokens/{id}") => {
             // Own id: a token of the caller; foreign id: a token of another user.
             let owner = match (side, c) {
@@ -127,12 +164,21 @@ async fn cell(w: &World, method: &str, path: &str, c: Caller, side: Side) -> (St
             };
             let id = match owner {
                 Some(s) => {
-                    let (_, v) = s.call("POST", "/api/v1/me/tokens", Some(json!({"name": "t"}))).await;
+                    let (_, v) = s
+                        .call("POST", "/api/v1/me/tokens", Some(json!({"name": "t"})))
+                        .await;
                     v["info"]["id"].as_i64().unwrap_or(0)
                 }
                 None => {
-                    let s = &w.sessions.iter().find(|(k, _)| *k == Caller::Parent).expect("parent").1;
-                    let (_, v) = s.call("POST", "/api/v1/me/tokens", Some(json!({"name": "other"}))).await;
+                    let s = &w
+                        .sessions
+                        .iter()
+                        .find(|(k, _)| *k == Caller::Parent)
+                        .expect("parent")
+                        .1;
+                    let (_, v) = s
+                        .call("POST", "/api/v1/me/tokens", Some(json!({"name": "other"})))
+                        .await;
                     v["info"]["id"].as_i64().unwrap_or(0)
                 }
             };
@@ -144,7 +190,11 @@ async fn cell(w: &World, method: &str, path: &str, c: Caller, side: Side) -> (St
             };
             (p.replace("{id}", &id.to_string()), None, expect)
         }
-        ("GET", "/api/v1/units") => (format!("{p}?under={}", w.side_unit(side).id), None, read(c, side)),
+        ("GET", "/api/v1/units") => (
+            format!("{p}?under={}", w.side_unit(side).id),
+            None,
+            read(c, side),
+        ),
         ("POST", "/api/v1/units") => {
             let n = next();
             let body = json!({"parent_id": w.side_unit(side).id, "code": format!("N{n}"), "name": format!("新{n}"), "kind": "team"});
@@ -156,18 +206,34 @@ async fn cell(w: &World, method: &str, path: &str, c: Caller, side: Side) -> (St
         }
         ("PATCH", "/api/v1/units/{id}") => {
             let u = w.fresh_unit(side).await;
-            (p.replace("{id}", &u.id.to_string()), Some(json!({"version": u.version, "name": "改名"})), write(c, side, 200))
+            (
+                p.replace("{id}", &u.id.to_string()),
+                Some(json!({"version": u.version, "name": "改名"})),
+                write(c, side, 200),
+            )
         }
         ("POST", "/api/v1/units/{id}/move") => {
             let u = w.fresh_unit(side).await;
             let to = w.fresh_unit(side).await;
-            (p.replace("{id}", &u.id.to_string()), Some(json!({"version": u.version, "parent_id": to.id})), write(c, side, 200))
+            (
+                p.replace("{id}", &u.id.to_string()),
+                Some(json!({"version": u.version, "parent_id": to.id})),
+                write(c, side, 200),
+            )
         }
         ("POST", "/api/v1/units/{id}/deactivate") => {
             let u = w.fresh_unit(side).await;
-            (p.replace("{id}", &u.id.to_string()), Some(json!({"version": u.version})), write(c, side, 200))
+            (
+                p.replace("{id}", &u.id.to_string()),
+                Some(json!({"version": u.version})),
+                write(c, side, 200),
+            )
         }
-        ("GET", "/api/v1/users") => (format!("{p}?unit_id={}", w.side_unit(side).id), None, if c == Caller::Anonymous { 401 } else { 200 }),
+        ("GET", "/api/v1/users") => (
+            format!("{p}?unit_id={}", w.side_unit(side).id),
+            None,
+            if c == Caller::Anonymous { 401 } else { 200 },
+        ),
         ("POST", "/api/v1/users") => {
             let n = next();
             let body = json!({"username": format!("new{n}"), "display_name": "新用户", "unit_id": w.side_unit(side).id,
@@ -180,16 +246,26 @@ async fn cell(w: &World, method: &str, path: &str, c: Caller, side: Side) -> (St
         }
         ("PATCH", "/api/v1/users/{id}") => {
             let id = w.fresh_user(side).await;
-            (p.replace("{id}", &id.to_string()), Some(json!({"version": 2, "display_name": "改名"})), write(c, side, 200))
+            (
+                p.replace("{id}", &id.to_string()),
+                Some(json!({"version": 2, "display_name": "改名"})),
+                write(c, side, 200),
+            )
         }
         ("POST", "/api/v1/users/{id}/password") => {
             let id = w.fresh_user(side).await;
-            (p.replace("{id}", &id.to_string()), Some(json!({"password": "Reset#Pass2026"})), write(c, side, 204))
+            (
+                p.replace("{id}", &id.to_string()),
+                Some(json!({"password": "Reset#Pass2026"})),
+                write(c, side, 204),
+            )
         }
         ("GET", "/api/v1/audit") | ("GET", "/api/v1/audit/head") | ("GET", "/api/v1/login-log") => {
             (p, None, if c == Caller::Anonymous { 401 } else { 200 })
         }
-        ("POST", "/api/v1/audit/verify") => (p, None, if c == Caller::Anonymous { 401 } else { 200 }),
+        ("POST", "/api/v1/audit/verify") => {
+            (p, None, if c == Caller::Anonymous { 401 } else { 200 })
+        }
         _ => panic!("route {method} {path} has no entry in the authorisation matrix: add one"),
     }
 }
@@ -216,7 +292,13 @@ async fn world(backend: taizhang_store::Backend) -> World {
     ] {
         sessions.push((c, login(&t.base, name, PW).await));
     }
-    World { t, a, a1, b, sessions }
+    World {
+        t,
+        a,
+        a1,
+        b,
+        sessions,
+    }
 }
 
 async fn run_matrix(backend: taizhang_store::Backend) {
@@ -232,23 +314,39 @@ async fn run_matrix(backend: taizhang_store::Backend) {
                 } else if r.path == "/api/v1/auth/logout" {
                     // Sign out a separate session so the caller's own stays valid.
                     let name = format!("{c:?}").to_lowercase();
-                    login(&w.t.base, &name, PW).await.call(r.method, &path, body).await
+                    login(&w.t.base, &name, PW)
+                        .await
+                        .call(r.method, &path, body)
+                        .await
                 } else {
                     let s = &w.sessions.iter().find(|(k, _)| *k == c).expect("session").1;
                     s.call(r.method, &path, body).await
                 };
                 cells += 1;
                 if status != StatusCode::from_u16(expect).expect("status") {
-                    failures.push(format!("{} {path} as {c:?} on {side:?}: expected {expect}, got {status} {resp}", r.method));
+                    failures.push(format!(
+                        "{} {path} as {c:?} on {side:?}: expected {expect}, got {status} {resp}",
+                        r.method
+                    ));
                 }
                 // Every error body has the documented shape.
-                if !status.is_success() && (resp.get("error").is_none() || resp.get("message").is_none()) {
-                    failures.push(format!("{} {path} as {c:?}: error body lacks error/message: {resp}", r.method));
+                if !status.is_success()
+                    && (resp.get("error").is_none() || resp.get("message").is_none())
+                {
+                    failures.push(format!(
+                        "{} {path} as {c:?}: error body lacks error/message: {resp}",
+                        r.method
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{backend:?}: {} of {cells} cells failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{backend:?}: {} of {cells} cells failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(cells >= taizhang_web::api::ROUTES.len() * 12);
 }
 
@@ -275,30 +373,66 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
     }
     // `cell` panics on an unknown route; calling it for each route proves coverage without a server.
     let known = [
-        "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/me", "/api/v1/me/password", "/api/v1/me/tokens",
-        "/api/v1/me/tokens/{id}", "/api/v1/units", "/api/v1/units/{id}", "/api/v1/units/{id}/move",
-        "/api/v1/units/{id}/deactivate", "/api/v1/users", "/api/v1/users/{id}", "/api/v1/users/{id}/password",
-        "/api/v1/audit", "/api/v1/audit/head", "/api/v1/audit/verify", "/api/v1/login-log",
+        "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/me/password",
+        "/api/v1/me/tokens",
+        "/api/v1/me/tokens/{id}",
+        "/api/v1/units",
+        "/api/v1/units/{id}",
+        "/api/v1/units/{id}/move",
+        "/api/v1/units/{id}/deactivate",
+        "/api/v1/users",
+        "/api/v1/users/{id}",
+        "/api/v1/users/{id}/password",
+        "/api/v1/audit",
+        "/api/v1/audit/head",
+        "/api/v1/audit/verify",
+        "/api/v1/login-log",
     ];
     for r in taizhang_web::api::ROUTES {
-        assert!(known.contains(&r.path), "new route {} {}: add it to the matrix", r.method, r.path);
+        assert!(
+            known.contains(&r.path),
+            "new route {} {}: add it to the matrix",
+            r.method,
+            r.path
+        );
     }
 }
 
 #[tokio::test]
 async fn lists_never_leak_records_outside_the_scope() {
     let w = world(taizhang_store::Backend::Sqlite).await;
-    let same = &w.sessions.iter().find(|(k, _)| *k == Caller::Same).expect("same").1;
+    let same = &w
+        .sessions
+        .iter()
+        .find(|(k, _)| *k == Caller::Same)
+        .expect("same")
+        .1;
     let (s, v) = same.call("GET", "/api/v1/units?limit=1000", None).await;
     assert_eq!(s, StatusCode::OK);
-    let names: Vec<&str> = v["items"].as_array().expect("items").iter().filter_map(|u| u["name"].as_str()).collect();
+    let names: Vec<&str> = v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|u| u["name"].as_str())
+        .collect();
     assert_eq!(names, vec!["甲单位", "甲下属"]);
     let (_, v) = same.call("GET", "/api/v1/users?limit=1000", None).await;
-    let users: Vec<&str> = v["items"].as_array().expect("items").iter().filter_map(|u| u["username"].as_str()).collect();
+    let users: Vec<&str> = v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|u| u["username"].as_str())
+        .collect();
     assert_eq!(users, vec!["same", "child"]);
     let (_, v) = same.call("GET", "/api/v1/audit?limit=1000", None).await;
     for e in v.as_array().expect("events") {
         let unit = e["unit_id"].as_i64().expect("unit");
-        assert!(unit == w.a.id || unit == w.a1.id, "event of unit {unit} leaked: {e}");
+        assert!(
+            unit == w.a.id || unit == w.a1.id,
+            "event of unit {unit} leaked: {e}"
+        );
     }
 }

@@ -415,6 +415,11 @@ pub async fn bootstrap(
     password: &str,
 ) -> Result<i64> {
     let sys = Actor::system("bootstrap");
+    // Check the operator's input before writing anything, so a refused password leaves the
+    // database empty rather than half set up.
+    let username = crate::users::username(username)?;
+    taizhang_domain::password::check(password, &username)?;
+    let username = username.as_str();
     let root = crate::units::create(
         app,
         &sys,

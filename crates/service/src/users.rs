@@ -93,7 +93,11 @@ pub async fn list(app: &App, actor: &Actor, filter: &UserFilter) -> Result<(Vec<
 async fn check_unit(c: &mut impl AsConn, actor: &Actor, unit_id: i64, field: &str) -> Result<()> {
     let scope = actor.scope(Permission::UserWrite);
     let found = taizhang_store::units::get(c, &scope, unit_id).await?;
-    if found.is_none() && taizhang_store::units::get(c, &actor.scope(Permission::UnitRead), unit_id).await?.is_some() {
+    if found.is_none()
+        && taizhang_store::units::get(c, &actor.scope(Permission::UnitRead), unit_id)
+            .await?
+            .is_some()
+    {
         // Visible but not administrable by this caller.
         return Err(ServiceError::Forbidden);
     }

@@ -334,7 +334,8 @@ pub mod testing {
     static N: AtomicU64 = AtomicU64::new(0);
 
     pub fn pg_url() -> String {
-        std::env::var("TAIZHANG_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+        std::env::var("TAIZHANG_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
     }
 
     /// A unique name for this process and call.
@@ -343,7 +344,11 @@ pub mod testing {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        format!("{prefix}_{}_{}_{nanos}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+        format!(
+            "{prefix}_{}_{}_{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        )
     }
 
     /// Opens a fresh database of the given backend. SQLite files go to the system temp dir.
@@ -353,7 +358,9 @@ pub mod testing {
                 let path = std::env::temp_dir().join(format!("{}.db", unique("taizhang_test")));
                 Store::connect(&format!("sqlite:{}", path.display())).await
             }
-            Backend::Postgres => Store::connect_in_schema(&pg_url(), Some(&unique("tz_test"))).await,
+            Backend::Postgres => {
+                Store::connect_in_schema(&pg_url(), Some(&unique("tz_test"))).await
+            }
         }
     }
 

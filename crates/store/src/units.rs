@@ -139,8 +139,15 @@ pub async fn list(c: &mut impl AsConn, scope: &Scope, filter: &UnitFilter) -> Re
     let mut f = list_filter(scope, filter);
     let lim = f.arg(Arg::I64(filter.limit.clamp(1, 10_000)));
     let off = f.arg(Arg::I64(filter.offset.max(0)));
+    // Children of one parent come in their display order (index units_parent); any other list
+    // comes in tree pre-order, which the path index yields without sorting.
+    let order = if filter.parent_id.is_some() {
+        "u.sort_order, u.name, u.id"
+    } else {
+        "u.path"
+    };
     let sql = format!(
-        "SELECT {COLS} FROM units u{} ORDER BY u.depth, u.sort_order, u.name, u.id LIMIT {lim} OFFSET {off}",
+        "SELECT {COLS} FROM units u{} ORDER BY {order} LIMIT {lim} OFFSET {off}",
         f.where_sql()
     );
     Ok(run!(c, |x| bind_all!(

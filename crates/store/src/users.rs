@@ -161,9 +161,8 @@ pub struct NewUser {
 }
 
 pub async fn insert(c: &mut impl AsConn, u: &NewUser, now: i64) -> Result<i64> {
-    let r: (i64,) =
-        run!(c, |x| {
-            sqlx::query_as(
+    let r: (i64,) = run!(c, |x| {
+        sqlx::query_as(
         "INSERT INTO users (username, display_name, unit_id, password_hash, must_change_password, \
          password_changed_at, failed_logins, active, version, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 0, TRUE, 1, $6, $6) RETURNING id"
@@ -177,7 +176,7 @@ pub async fn insert(c: &mut impl AsConn, u: &NewUser, now: i64) -> Result<i64> {
     .fetch_one(&mut *x)
     .await
     .map_err(map_err)?
-        });
+    });
     Ok(r.0)
 }
 

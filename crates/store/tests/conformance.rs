@@ -30,7 +30,10 @@ async fn add(s: &Store, parent: Option<&Unit>, code: &str) -> Unit {
 }
 
 fn subtree(u: &Unit) -> Scope {
-    Scope { subtrees: vec![u.path.clone()], ..Scope::none() }
+    Scope {
+        subtrees: vec![u.path.clone()],
+        ..Scope::none()
+    }
 }
 
 async fn each_backend<F, Fut>(f: F)
@@ -39,7 +42,9 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     for b in BACKENDS {
-        let s = fresh(b).await.unwrap_or_else(|e| panic!("cannot open a fresh {b:?} database: {e}"));
+        let s = fresh(b)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open a fresh {b:?} database: {e}"));
         f(s.clone(), b).await;
         s.close().await;
     }
@@ -78,29 +83,84 @@ async fn units_paths_scopes_and_moves() {
         for i in 0..10 {
             last = add(&s, Some(&root), &format!("X{i}")).await;
         }
-        assert_eq!(a1.path, format!("/{}/{}/{}/", root.id, a.id, a1.id), "{b:?}");
+        assert_eq!(
+            a1.path,
+            format!("/{}/{}/{}/", root.id, a.id, a1.id),
+            "{b:?}"
+        );
         let mut c = s.conn().await.unwrap();
         // Scoped fetch: inside → found; outside → None (the caller sees 404).
-        assert!(units::get(&mut c, &subtree(&a), a1.id).await.unwrap().is_some());
-        assert!(units::get(&mut c, &subtree(&a), b_.id).await.unwrap().is_none());
-        assert!(units::get(&mut c, &subtree(&a1), a.id).await.unwrap().is_none());
-        let own = Scope { units: vec![a.id], ..Scope::none() };
+        assert!(
+            units::get(&mut c, &subtree(&a), a1.id)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            units::get(&mut c, &subtree(&a), b_.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            units::get(&mut c, &subtree(&a1), a.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let own = Scope {
+            units: vec![a.id],
+            ..Scope::none()
+        };
         assert!(units::get(&mut c, &own, a.id).await.unwrap().is_some());
         assert!(units::get(&mut c, &own, a1.id).await.unwrap().is_none());
-        assert!(units::get(&mut c, &Scope::none(), a.id).await.unwrap().is_none());
+        assert!(
+            units::get(&mut c, &Scope::none(), a.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
         // Subtree listing.
-        let f = UnitFilter { under_path: Some(root.path.clone()), limit: 100, ..Default::default() };
-        assert_eq!(units::count(&mut c, &Scope::everything(), &f).await.unwrap(), 14);
-        let f = UnitFilter { limit: 100, ..Default::default() };
-        let in_a: Vec<i64> = units::list(&mut c, &subtree(&a), &f).await.unwrap().iter().map(|u| u.id).collect();
+        let f = UnitFilter {
+            under_path: Some(root.path.clone()),
+            limit: 100,
+            ..Default::default()
+        };
+        assert_eq!(
+            units::count(&mut c, &Scope::everything(), &f)
+                .await
+                .unwrap(),
+            14
+        );
+        let f = UnitFilter {
+            limit: 100,
+            ..Default::default()
+        };
+        let in_a: Vec<i64> = units::list(&mut c, &subtree(&a), &f)
+            .await
+            .unwrap()
+            .iter()
+            .map(|u| u.id)
+            .collect();
         assert_eq!(in_a, vec![a.id, a1.id]);
         // Search escapes LIKE wildcards.
-        let f = UnitFilter { q: Some("%".into()), limit: 100, ..Default::default() };
-        assert_eq!(units::count(&mut c, &Scope::everything(), &f).await.unwrap(), 0);
+        let f = UnitFilter {
+            q: Some("%".into()),
+            limit: 100,
+            ..Default::default()
+        };
+        assert_eq!(
+            units::count(&mut c, &Scope::everything(), &f)
+                .await
+                .unwrap(),
+            0
+        );
         drop(c);
         // Move A (with A1) under the last X: paths and depths of the whole subtree follow.
         let mut tx = s.begin().await.unwrap();
-        let moved = units::move_subtree(&mut tx, &a, &last, a.version, 2000).await.unwrap();
+        let moved = units::move_subtree(&mut tx, &a, &last, a.version, 2000)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(moved.path, format!("{}{}/", last.path, a.id));
         assert_eq!(moved.version, a.version + 1);
@@ -108,7 +168,12 @@ async fn units_paths_scopes_and_moves() {
         let a1m = units::get_unscoped(&mut c, a1.id).await.unwrap().unwrap();
         assert_eq!(a1m.path, format!("{}{}/{}/", last.path, a.id, a1.id));
         assert_eq!(a1m.depth, 3);
-        assert!(units::get(&mut c, &subtree(&last), a1.id).await.unwrap().is_some());
+        assert!(
+            units::get(&mut c, &subtree(&last), a1.id)
+                .await
+                .unwrap()
+                .is_some()
+        );
     })
     .await;
 }
@@ -134,7 +199,10 @@ async fn duplicate_codes_and_stale_versions_are_refused_and_change_nothing() {
         )
         .await
         .unwrap_err();
-        assert!(matches!(err, StoreError::Duplicate { ref field } if field == "code"), "{b:?}: {err:?}");
+        assert!(
+            matches!(err, StoreError::Duplicate { ref field } if field == "code"),
+            "{b:?}: {err:?}"
+        );
         tx.rollback().await.unwrap();
         let change = UnitChange {
             code: "R".into(),
@@ -147,13 +215,30 @@ async fn duplicate_codes_and_stale_versions_are_refused_and_change_nothing() {
             sort_order: 0,
         };
         let mut tx = s.begin().await.unwrap();
-        let err = units::update(&mut tx, root.id, root.version + 5, &change, 2).await.unwrap_err();
-        assert!(matches!(err, StoreError::StaleVersion { .. }), "{b:?}: {err:?}");
+        let err = units::update(&mut tx, root.id, root.version + 5, &change, 2)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::StaleVersion { .. }),
+            "{b:?}: {err:?}"
+        );
         tx.rollback().await.unwrap();
         let mut c = s.conn().await.unwrap();
         let now = units::get_unscoped(&mut c, root.id).await.unwrap().unwrap();
         assert_eq!(now, root);
-        assert_eq!(units::count(&mut c, &Scope::everything(), &UnitFilter { limit: 10, ..Default::default() }).await.unwrap(), 1);
+        assert_eq!(
+            units::count(
+                &mut c,
+                &Scope::everything(),
+                &UnitFilter {
+                    limit: 10,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap(),
+            1
+        );
     })
     .await;
 }
@@ -195,11 +280,24 @@ async fn audit_appends_chain_and_is_append_only() {
         for e in &all {
             v.push(e).unwrap();
         }
-        assert_eq!(audit::head(&mut c).await.unwrap(), (5, v.head().to_string()));
+        assert_eq!(
+            audit::head(&mut c).await.unwrap(),
+            (5, v.head().to_string())
+        );
         drop(c);
         // The database itself refuses edits and deletes of the trail.
-        assert!(s.execute_raw("UPDATE audit_events SET actor_name = 'x' WHERE seq = 2").await.is_err(), "{b:?}");
-        assert!(s.execute_raw("DELETE FROM audit_events WHERE seq = 2").await.is_err(), "{b:?}");
+        assert!(
+            s.execute_raw("UPDATE audit_events SET actor_name = 'x' WHERE seq = 2")
+                .await
+                .is_err(),
+            "{b:?}"
+        );
+        assert!(
+            s.execute_raw("DELETE FROM audit_events WHERE seq = 2")
+                .await
+                .is_err(),
+            "{b:?}"
+        );
     })
     .await;
 }
@@ -248,37 +346,98 @@ async fn users_sessions_tokens_and_login_log() {
         };
         let ua = users::insert(&mut tx, &new("ua", a.id), 1).await.unwrap();
         let ub = users::insert(&mut tx, &new("ub", bb.id), 1).await.unwrap();
-        let dup = users::insert(&mut tx, &new("ua", bb.id), 1).await.unwrap_err();
-        assert!(matches!(dup, StoreError::Duplicate { ref field } if field == "username"), "{b:?}: {dup:?}");
+        let dup = users::insert(&mut tx, &new("ua", bb.id), 1)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(dup, StoreError::Duplicate { ref field } if field == "username"),
+            "{b:?}: {dup:?}"
+        );
         tx.rollback().await.unwrap();
         let mut tx = s.begin().await.unwrap();
-        let ua = users::insert(&mut tx, &new("ua", a.id), 1).await.unwrap_or(ua);
-        let ub = users::insert(&mut tx, &new("ub", bb.id), 1).await.unwrap_or(ub);
+        let ua = users::insert(&mut tx, &new("ua", a.id), 1)
+            .await
+            .unwrap_or(ua);
+        let ub = users::insert(&mut tx, &new("ub", bb.id), 1)
+            .await
+            .unwrap_or(ub);
         let roles = vec![taizhang_domain::role::RoleAssignment {
             role: taizhang_domain::role::Role::Admin,
             scope: taizhang_domain::role::ScopeKind::Custom,
             units: vec![a.id, bb.id],
         }];
         users::set_roles(&mut tx, ua, &roles).await.unwrap();
-        auth::log_login(&mut tx, 5, "ua", Some(ua), true, "ok", Some("1.2.3.4"), None).await.unwrap();
-        auth::log_login(&mut tx, 6, "ub", Some(ub), false, "bad_password", None, None).await.unwrap();
-        auth::log_login(&mut tx, 7, "ghost", None, false, "unknown_user", None, None).await.unwrap();
+        auth::log_login(
+            &mut tx,
+            5,
+            "ua",
+            Some(ua),
+            true,
+            "ok",
+            Some("1.2.3.4"),
+            None,
+        )
+        .await
+        .unwrap();
+        auth::log_login(
+            &mut tx,
+            6,
+            "ub",
+            Some(ub),
+            false,
+            "bad_password",
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        auth::log_login(&mut tx, 7, "ghost", None, false, "unknown_user", None, None)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         let mut c = s.conn().await.unwrap();
         assert_eq!(users::roles(&mut c, ua).await.unwrap(), roles);
-        assert!(users::get(&mut c, &subtree(&a), ua).await.unwrap().is_some());
-        assert!(users::get(&mut c, &subtree(&a), ub).await.unwrap().is_none());
-        let me = Scope { self_user: Some(ub), ..Scope::none() };
+        assert!(
+            users::get(&mut c, &subtree(&a), ua)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            users::get(&mut c, &subtree(&a), ub)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let me = Scope {
+            self_user: Some(ub),
+            ..Scope::none()
+        };
         assert!(users::get(&mut c, &me, ub).await.unwrap().is_some());
         assert!(users::get(&mut c, &me, ua).await.unwrap().is_none());
         // Login log: own subtree only; unknown names only with the 全部 scope.
-        assert_eq!(auth::login_log(&mut c, &subtree(&a), 10, 0).await.unwrap().len(), 1);
-        assert_eq!(auth::login_log(&mut c, &Scope::everything(), 10, 0).await.unwrap().len(), 3);
+        assert_eq!(
+            auth::login_log(&mut c, &subtree(&a), 10, 0)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            auth::login_log(&mut c, &Scope::everything(), 10, 0)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
         drop(c);
         // Lockout counter.
         let mut tx = s.begin().await.unwrap();
         for i in 1..=5 {
-            assert_eq!(users::record_failure(&mut tx, ua, (5, 9999)).await.unwrap(), i);
+            assert_eq!(
+                users::record_failure(&mut tx, ua, (5, 9999)).await.unwrap(),
+                i
+            );
         }
         tx.commit().await.unwrap();
         let mut c = s.conn().await.unwrap();
@@ -295,15 +454,36 @@ async fn users_sessions_tokens_and_login_log() {
             last_seen_at: 1,
             expires_at: 100,
         };
-        auth::insert_session(&mut tx, &sess, None, None).await.unwrap();
-        let t = auth::insert_token(&mut tx, ua, "脚本", "th", 1, None).await.unwrap();
-        assert!(!auth::revoke_token(&mut tx, ub, t.id, 2).await.unwrap(), "someone else's token");
+        auth::insert_session(&mut tx, &sess, None, None)
+            .await
+            .unwrap();
+        let t = auth::insert_token(&mut tx, ua, "脚本", "th", 1, None)
+            .await
+            .unwrap();
+        assert!(
+            !auth::revoke_token(&mut tx, ub, t.id, 2).await.unwrap(),
+            "someone else's token"
+        );
         assert!(auth::revoke_token(&mut tx, ua, t.id, 2).await.unwrap());
         tx.commit().await.unwrap();
         let mut c = s.conn().await.unwrap();
-        assert_eq!(auth::get_session(&mut c, "h1").await.unwrap().unwrap().user_id, ua);
+        assert_eq!(
+            auth::get_session(&mut c, "h1")
+                .await
+                .unwrap()
+                .unwrap()
+                .user_id,
+            ua
+        );
         assert!(auth::get_session(&mut c, "nope").await.unwrap().is_none());
-        assert_eq!(auth::token_by_hash(&mut c, "th").await.unwrap().unwrap().revoked_at, Some(2));
+        assert_eq!(
+            auth::token_by_hash(&mut c, "th")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at,
+            Some(2)
+        );
     })
     .await;
 }

@@ -21,11 +21,21 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    let store = taizhang_store::testing::fresh(backend).await.expect("fresh database");
-    let app = App { store, clock: Clock::system() };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let store = taizhang_store::testing::fresh(backend)
+        .await
+        .expect("fresh database");
+    let app = App {
+        store,
+        clock: Clock::system(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let state = taizhang_web::AppState { app: app.clone(), cookie_secure: false };
+    let state = taizhang_web::AppState {
+        app: app.clone(),
+        cookie_secure: false,
+    };
     tokio::spawn(async move {
         let _ = taizhang_web::serve(state, listener).await;
     });
@@ -61,14 +71,22 @@ pub async fn user(app: &App, name: &str, unit: &Unit, role: Role, scope: ScopeKi
             display_name: name.into(),
             unit_id: unit.id,
             password: PW.into(),
-            roles: vec![RoleAssignment { role, scope, units: vec![] }],
+            roles: vec![RoleAssignment {
+                role,
+                scope,
+                units: vec![],
+            }],
         },
     )
     .await
     .expect("create user");
     let mut tx = app.store.begin().await.expect("tx");
-    let hash = taizhang_service::auth::hash_password(PW.into()).await.expect("hash");
-    taizhang_store::users::set_password(&mut tx, v.user.id, &hash, false, app.now()).await.expect("pw");
+    let hash = taizhang_service::auth::hash_password(PW.into())
+        .await
+        .expect("hash");
+    taizhang_store::users::set_password(&mut tx, v.user.id, &hash, false, app.now())
+        .await
+        .expect("pw");
     tx.commit().await.expect("commit");
     v.user.id
 }
@@ -81,7 +99,10 @@ pub struct Session {
 }
 
 pub async fn login(base: &str, username: &str, password: &str) -> Session {
-    let client = Client::builder().cookie_store(true).build().expect("client");
+    let client = Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
     let r = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"username": username, "password": password}))
@@ -90,24 +111,39 @@ pub async fn login(base: &str, username: &str, password: &str) -> Session {
         .expect("login request");
     assert_eq!(r.status(), StatusCode::OK, "login as {username}");
     let body: Value = r.json().await.expect("json");
-    Session { client, csrf: body["csrf_token"].as_str().unwrap_or_default().to_string(), base: base.to_string() }
+    Session {
+        client,
+        csrf: body["csrf_token"].as_str().unwrap_or_default().to_string(),
+        base: base.to_string(),
+    }
 }
 
 impl Session {
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut rq = self.client.request(m, format!("{}{path}", self.base)).header("x-csrf-token", &self.csrf);
+        let mut rq = self
+            .client
+            .request(m, format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf);
         if let Some(b) = body {
             rq = rq.json(&b);
         }
         let r = rq.send().await.expect("request");
         let status = r.status();
         let text = r.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 }
 
-pub async fn anon_call(base: &str, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub async fn anon_call(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let client = Client::new();
     let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     let mut rq = client.request(m, format!("{base}{path}"));
@@ -117,5 +153,8 @@ pub async fn anon_call(base: &str, method: &str, path: &str, body: Option<Value>
     let r = rq.send().await.expect("request");
     let status = r.status();
     let text = r.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
