@@ -61,14 +61,11 @@ impl VerifyReport {
     }
 }
 
-/// Recomputes the whole chain in pages of `page` events. With `checkpoint` (`hash` or
+/// Recomputes the whole chain, streaming it in batches. With `checkpoint` (`hash` or
 /// `seq:hash`, as printed on a document), also confirms that this earlier head is still in the
 /// chain — which detects a truncated tail.
 pub async fn verify(store: &Store, checkpoint: Option<&str>) -> Result<VerifyReport> {
-    const PAGE: i64 = 20_000;
-    let mut c = store.conn().await?;
     let mut v = ChainVerifier::default();
-    let mut after = 0;
     let (want_seq, want_hash) = match checkpoint {
         Some(cp) => match cp.split_once(':') {
             Some((s, h)) => (s.parse::<i64>().ok(), Some(h.to_string())),
@@ -77,11 +74,9 @@ pub async fn verify(store: &Store, checkpoint: Option<&str>) -> Result<VerifyRep
         None => (None, None),
     };
     let mut checkpoint_seen = want_hash.is_none();
-    loop {
-        let events = store::page(&mut c, after, PAGE).await?;
-        let Some(last) = events.last() else { break };
-        after = last.seq;
-        for e in &events {
+    let mut batches = store::stream(store, 8192);
+    while let Some(batch) = batches.recv().await {
+        for e in &batch? {
             if let Err(b) = v.push(e) {
                 return Ok(VerifyReport {
                     intact: false,
@@ -97,9 +92,6 @@ pub async fn verify(store: &Store, checkpoint: Option<&str>) -> Result<VerifyRep
                     checkpoint_seen = true;
                 }
             }
-        }
-        if (events.len() as i64) < PAGE {
-            break;
         }
     }
     let head_seq = v.count() as i64;

@@ -163,3 +163,106 @@ pub async fn at_seq(c: &mut impl AsConn, seq: i64) -> Result<Option<AuditEvent>>
         .await?);
     Ok(row.map(AuditEvent::from))
 }
+
+/// Streams the whole trail in chain order, in batches, for the verifier. Reading runs on its
+/// own thread while the caller hashes the previous batch. On an SQLite file it reads through a
+/// dedicated read-only connection (rusqlite): sqlx's per-row overhead would otherwise be most
+/// of the verification time. A read transaction keeps the snapshot consistent throughout.
+pub fn stream(
+    store: &crate::Store,
+    batch: usize,
+) -> tokio::sync::mpsc::Receiver<Result<Vec<AuditEvent>>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let batch = batch.max(1);
+    if let Some(path) = store.sqlite_path.clone() {
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = read_sqlite(&path, batch, &tx) {
+                let _ = tx.blocking_send(Err(crate::StoreError::Db(sqlx::Error::Protocol(
+                    format!("reading the audit trail: {e}"),
+                ))));
+            }
+        });
+    } else {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut c = match store.conn().await {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            let mut after = 0;
+            loop {
+                match page(&mut c, after, batch as i64).await {
+                    Ok(events) => {
+                        let done = events.len() < batch;
+                        if let Some(last) = events.last() {
+                            after = last.seq;
+                        }
+                        if !events.is_empty() && tx.send(Ok(events)).await.is_err() {
+                            return;
+                        }
+                        if done {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    rx
+}
+
+fn read_sqlite(
+    path: &std::path::Path,
+    batch: usize,
+    tx: &tokio::sync::mpsc::Sender<Result<Vec<AuditEvent>>>,
+) -> rusqlite::Result<()> {
+    use rusqlite::{Connection, OpenFlags};
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    let txn = conn.transaction()?;
+    let mut stmt = txn.prepare(
+        "SELECT seq, at, actor_id, actor_name, unit_id, action, entity, entity_id, before_json, after_json, ip, \
+         prev_hash, hash FROM audit_events ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut buf = Vec::with_capacity(batch);
+    while let Some(r) = rows.next()? {
+        buf.push(AuditEvent {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor_id: r.get(2)?,
+            actor_name: r.get(3)?,
+            unit_id: r.get(4)?,
+            action: r.get(5)?,
+            entity: r.get(6)?,
+            entity_id: r.get(7)?,
+            before: r.get(8)?,
+            after: r.get(9)?,
+            ip: r.get(10)?,
+            prev_hash: r.get(11)?,
+            hash: r.get(12)?,
+        });
+        if buf.len() == batch {
+            if tx
+                .blocking_send(Ok(std::mem::replace(&mut buf, Vec::with_capacity(batch))))
+                .is_err()
+            {
+                return Ok(());
+            }
+        }
+    }
+    if !buf.is_empty() {
+        let _ = tx.blocking_send(Ok(buf));
+    }
+    Ok(())
+}

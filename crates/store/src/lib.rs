@@ -155,6 +155,8 @@ enum Pool {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// The SQLite file, for the read-only bulk reader of the audit verifier.
+    sqlite_path: Option<std::path::PathBuf>,
 }
 
 impl Store {
@@ -211,6 +213,7 @@ impl Store {
                 .await?;
             Store {
                 pool: Pool::Sqlite(pool),
+                sqlite_path: (!memory).then(|| std::path::PathBuf::from(path)),
             }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
@@ -233,6 +236,7 @@ impl Store {
                 .await?;
             Store {
                 pool: Pool::Pg(pool),
+                sqlite_path: None,
             }
         } else {
             return Err(StoreError::BadUrl(url.to_string()));
