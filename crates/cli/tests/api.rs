@@ -371,3 +371,180 @@ async fn healthz_openapi_and_unknown_api_paths() {
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert_eq!(v["error"], "not_found");
 }
+
+#[tokio::test]
+async fn pages_speak_chinese_first_english_on_request_and_guard_forms() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let r = unit(&t.app, None, "R", "屏南县").await;
+    user(&t.app, "boss", &r, Role::Admin, ScopeKind::All).await;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    // Anonymous: sent to the login page, which is in Chinese by default and English on request.
+    let res = client
+        .get(format!("{}/units", t.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("/login?next=")
+    );
+    let zh = client
+        .get(format!("{}/login", t.base))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(zh.contains("<html lang=\"zh-CN\">") && zh.contains("用户名"));
+    let en = client
+        .get(format!("{}/login", t.base))
+        .header("cookie", "tz_lang=en")
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(en.contains("<html lang=\"en\">") && en.contains("User name"));
+    // A wrong password is shown on the page, with the name kept.
+    let res = client
+        .post(format!("{}/login", t.base))
+        .form(&[("username", "boss"), ("password", "nope"), ("next", "/")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let html = res.text().await.expect("text");
+    assert!(html.contains("用户名或密码错误") && html.contains("value=\"boss\""));
+    // An open redirect through `next` is refused.
+    let res = client
+        .post(format!("{}/login", t.base))
+        .form(&[
+            ("username", "boss"),
+            ("password", PW),
+            ("next", "//evil.example/x"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.headers()["location"], "/");
+    // Signed in: the tree page shows the unit; a form without the CSRF token is refused.
+    let html = client
+        .get(format!("{}/units?open={}", t.base, r.id))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(html.contains("屏南县") && html.contains("name=\"csrf\""));
+    let res = client
+        .post(format!("{}/units", t.base))
+        .form(&[
+            ("csrf", "forged"),
+            ("parent_id", &r.id.to_string()),
+            ("name", "x"),
+            ("code", "X1"),
+            ("kind", "team"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let mut c = t.app.store.conn().await.expect("conn");
+    assert!(
+        !taizhang_store::units::code_exists(&mut c, "X1")
+            .await
+            .expect("q")
+    );
+    // A bad code comes back with the error and what was typed.
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf")
+        .to_string();
+    let res = client
+        .post(format!("{}/units", t.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("parent_id", &r.id.to_string()),
+            ("name", "第三小学"),
+            ("code", "坏代码"),
+            ("kind", "school"),
+            ("stage", "primary"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    let to = res.headers()["location"].to_str().expect("loc").to_string();
+    let html = client
+        .get(format!("{}{to}", t.base))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        html.contains("单位代码“坏代码”只能包含字母、数字"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"第三小学\"") && html.contains("value=\"坏代码\""));
+    assert!(html.contains("<option value=\"primary\" selected>"));
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_after_twelve_hours() {
+    let mut t = spawn_app(Backend::Sqlite).await;
+    t.app.clock = taizhang_service::Clock::fixed(1_800_000_000_000);
+    let r = unit(&t.app, None, "R", "县").await;
+    user(&t.app, "boss", &r, Role::Admin, ScopeKind::All).await;
+    let s = taizhang_service::auth::login(&t.app, "boss", PW, None, None)
+        .await
+        .expect("login");
+    assert!(
+        taizhang_service::auth::session_actor(&t.app, &s.token, None)
+            .await
+            .expect("q")
+            .is_some()
+    );
+    // Used every 90 minutes: still valid until the 12-hour limit.
+    for _ in 0..7 {
+        t.app.clock.advance(90 * 60_000);
+        assert!(
+            taizhang_service::auth::session_actor(&t.app, &s.token, None)
+                .await
+                .expect("q")
+                .is_some()
+        );
+    }
+    t.app.clock.advance(90 * 60_000);
+    assert!(
+        taizhang_service::auth::session_actor(&t.app, &s.token, None)
+            .await
+            .expect("q")
+            .is_none(),
+        "12 h limit"
+    );
+    // Idle for more than two hours: gone.
+    let s = taizhang_service::auth::login(&t.app, "boss", PW, None, None)
+        .await
+        .expect("login");
+    t.app.clock.advance(2 * 3600 * 1000 + 1);
+    assert!(
+        taizhang_service::auth::session_actor(&t.app, &s.token, None)
+            .await
+            .expect("q")
+            .is_none(),
+        "idle limit"
+    );
+}

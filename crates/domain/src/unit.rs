@@ -83,6 +83,17 @@ impl UnitKind {
         }
     }
 
+    /// The kind a new child of this unit most often has (preselected in the form).
+    pub fn usual_child(self) -> UnitKind {
+        match self {
+            UnitKind::Bureau | UnitKind::School => UnitKind::Department,
+            UnitKind::Town => UnitKind::Village,
+            UnitKind::Village | UnitKind::Team => UnitKind::Enterprise,
+            UnitKind::Department | UnitKind::Window => UnitKind::Window,
+            UnitKind::Enterprise | UnitKind::Project => UnitKind::Project,
+        }
+    }
+
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
         Self::ALL.into_iter().find(|k| k.as_str() == s || k.label_zh() == s).ok_or_else(|| {
             FieldError::new(
@@ -331,5 +342,33 @@ mod tests {
         assert!(unit_attrs(&serde_json::json!({"classes": 28, "students": 1313})).is_ok());
         assert!(unit_attrs(&serde_json::json!({"x": {"y": 1}})).is_err());
         assert!(unit_attrs(&serde_json::json!([1])).is_err());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn path_of(ids: &[u32]) -> String {
+        let mut p = "/".to_string();
+        for id in ids {
+            p = child_path(&p, i64::from(*id) + 1);
+        }
+        p
+    }
+
+    proptest! {
+        /// The index range the store scans for a subtree holds exactly the paths below it.
+        #[test]
+        fn range_scan_equals_prefix_test(a in prop::collection::vec(0u32..200, 1..5), b in prop::collection::vec(0u32..200, 1..6)) {
+            let prefix = path_of(&a);
+            let path = path_of(&b);
+            let upper = subtree_upper(&prefix);
+            let by_range = prefix.as_str() <= path.as_str() && path.as_str() < upper.as_str();
+            let is_descendant = b.len() >= a.len() && b[..a.len()] == a[..];
+            prop_assert_eq!(by_range, is_descendant);
+            prop_assert_eq!(in_subtree(&prefix, &path), is_descendant);
+        }
     }
 }

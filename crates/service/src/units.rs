@@ -182,6 +182,11 @@ pub async fn create(app: &App, actor: &Actor, input: CreateUnit) -> Result<Unit>
     if store::code_exists(&mut tx, &code).await? {
         return Err(ServiceError::Duplicate("code".into()));
     }
+    // 0 (the default) places the new unit after its siblings.
+    let sort_order = match input.sort_order {
+        0 => store::next_sort_order(&mut tx, parent.as_ref().map(|p| p.0)).await?,
+        n => n,
+    };
     let new = NewUnit {
         parent,
         code,
@@ -190,7 +195,7 @@ pub async fn create(app: &App, actor: &Actor, input: CreateUnit) -> Result<Unit>
         stage: stage.map(|s| s.as_str().to_string()),
         rural: input.rural,
         attrs,
-        sort_order: input.sort_order,
+        sort_order,
     };
     let unit = store::insert(&mut tx, &new, app.now()).await?;
     record(

@@ -342,6 +342,11 @@ pub mod testing {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
     }
 
+    /// Where test databases go (`scripts/test` empties it before a run).
+    pub fn dir() -> std::path::PathBuf {
+        std::env::temp_dir().join("taizhang-tests")
+    }
+
     /// A unique name for this process and call.
     pub fn unique(prefix: &str) -> String {
         let nanos = std::time::SystemTime::now()
@@ -359,7 +364,7 @@ pub mod testing {
     pub async fn fresh(backend: Backend) -> Result<Store> {
         match backend {
             Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("{}.db", unique("taizhang_test")));
+                let path = dir().join(format!("{}.db", unique("t")));
                 Store::connect(&format!("sqlite:{}", path.display())).await
             }
             Backend::Postgres => {

@@ -206,6 +206,19 @@ pub async fn code_exists(c: &mut impl AsConn, code: &str) -> Result<bool> {
     Ok(row.is_some())
 }
 
+/// The sort order that places a new child after its existing siblings.
+pub async fn next_sort_order(c: &mut impl AsConn, parent_id: Option<i64>) -> Result<i64> {
+    let row: (Option<i64>,) = run!(c, |x| {
+        sqlx::query_as(
+        "SELECT max(sort_order) FROM units WHERE parent_id = $1 OR (parent_id IS NULL AND $1 IS NULL)"
+    )
+    .bind(parent_id)
+    .fetch_one(&mut *x)
+    .await?
+    });
+    Ok(row.0.map_or(0, |m| m + 1))
+}
+
 /// Inserts a unit and sets its path from its id; returns the stored unit.
 pub async fn insert(c: &mut impl AsConn, u: &NewUnit, now: i64) -> Result<Unit> {
     let (parent_id, parent_path, depth) = match &u.parent {

@@ -53,7 +53,8 @@ where
 #[tokio::test]
 async fn migrations_are_idempotent_and_tables_exist() {
     // Opening the same database twice (a second server start) re-runs no migration.
-    let file = std::env::temp_dir().join(format!("{}.db", taizhang_store::testing::unique("mig")));
+    let file = taizhang_store::testing::dir()
+        .join(format!("{}.db", taizhang_store::testing::unique("mig")));
     let schema = taizhang_store::testing::unique("tz_mig");
     let urls = [
         (format!("sqlite:{}", file.display()), None),

@@ -65,6 +65,17 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("last_login", "最近登录", "Last sign-in"),
     ("locked", "已锁定", "Locked"),
     ("time", "时间", "Time"),
+    (
+        "history",
+        "查看此单位的审计记录 →",
+        "Audit history of this unit →",
+    ),
+    ("time_bj", "时间(北京时间)", "Time (UTC+8)"),
+    (
+        "confirm_deactivate",
+        "确定停用该单位吗?停用后不能在其下新建单位或用户。",
+        "Deactivate this unit? No units or users can be added under it afterwards.",
+    ),
     ("actor", "操作人", "Actor"),
     ("action", "操作", "Action"),
     ("object", "对象", "Object"),

@@ -442,6 +442,8 @@ struct UnitsPage {
     kinds: Vec<(&'static str, &'static str)>,
     stages: Vec<(&'static str, &'static str)>,
     move_targets: Vec<(i64, String)>,
+    draft: Draft,
+    can_audit: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -450,6 +452,21 @@ struct UnitsQuery {
     q: Option<String>,
     ok: Option<String>,
     err: Option<String>,
+    /// What the user typed into the create form, given back after an error.
+    f_name: Option<String>,
+    f_code: Option<String>,
+    f_kind: Option<String>,
+    f_stage: Option<String>,
+    f_rural: Option<String>,
+}
+
+/// The create-child form's values.
+struct Draft {
+    name: String,
+    code: String,
+    kind: String,
+    stage: String,
+    rural: bool,
 }
 
 fn attr_label(tr: Tr, k: &str) -> String {
@@ -651,6 +668,18 @@ async fn units_page(
             attrs,
         }
     });
+    let usual = unit
+        .as_ref()
+        .and_then(|u| UnitKind::parse("kind", &u.kind).ok())
+        .map(|k| k.usual_child().as_str())
+        .unwrap_or("department");
+    let draft = Draft {
+        name: q.f_name.clone().unwrap_or_default(),
+        code: q.f_code.clone().unwrap_or_default(),
+        kind: q.f_kind.clone().unwrap_or_else(|| usual.to_string()),
+        stage: q.f_stage.clone().unwrap_or_default(),
+        rural: q.f_rural.is_some(),
+    };
     let mut crumbs = vec![home_crumb(tr), (tr.t("units").into(), "/units".into())];
     for a in &chain {
         crumbs.push((a.name.clone(), format!("/units?open={}", a.id)));
@@ -676,6 +705,8 @@ async fn units_page(
             .map(|s| (s.as_str(), s.label_zh()))
             .collect(),
         move_targets,
+        draft,
+        can_audit: c.actor.can(Permission::AuditRead),
     })
 }
 
@@ -710,7 +741,21 @@ async fn unit_create(
         attrs: None,
         sort_order: f.sort_order.unwrap_or(0),
     };
-    let from = format!("/units?open={}", f.parent_id.unwrap_or(0));
+    // On error, come back to the parent with what was typed still in the form.
+    let mut keep = vec![
+        ("open", f.parent_id.unwrap_or(0).to_string()),
+        ("f_name", input.name.clone()),
+        ("f_code", input.code.clone()),
+        ("f_kind", input.kind.clone()),
+        ("f_stage", input.stage.clone().unwrap_or_default()),
+    ];
+    if input.rural {
+        keep.push(("f_rural", "true".into()));
+    }
+    let from = format!(
+        "/units?{}",
+        serde_urlencoded::to_string(&keep).unwrap_or_default()
+    );
     match units::create(&st.app, &c.actor, input).await {
         Ok(u) => done(&c, &format!("/units?open={}", u.id)),
         Err(e) => back(&from, "err", &msg(c.tr, &e)),
@@ -1113,13 +1158,52 @@ async fn user_reset(
 
 // ---- audit ----
 
+/// 中文/English label of an audit action code.
+fn action_label(tr: Tr, action: &str) -> String {
+    let (zh, en) = match action {
+        "unit.create" => ("新建单位", "Unit created"),
+        "unit.update" => ("修改单位", "Unit edited"),
+        "unit.move" => ("移动单位", "Unit moved"),
+        "unit.deactivate" => ("停用单位", "Unit deactivated"),
+        "unit.reactivate" => ("启用单位", "Unit reactivated"),
+        "user.create" => ("新建用户", "User created"),
+        "user.update" => ("修改用户", "User edited"),
+        "user.password_change" => ("修改密码", "Password changed"),
+        "user.password_reset" => ("重置密码", "Password reset"),
+        "token.create" => ("新建接口令牌", "API token created"),
+        "token.revoke" => ("吊销接口令牌", "API token revoked"),
+        other => (other, other),
+    };
+    tr.pick(zh, en).to_string()
+}
+
+/// Label and link of the record an audit event is about.
+fn entity_label(tr: Tr, entity: &str, id: &str) -> (String, String) {
+    match entity {
+        "unit" => (
+            format!("{} #{id}", tr.pick("单位", "Unit")),
+            format!("/units?open={id}"),
+        ),
+        "user" => (
+            format!("{} #{id}", tr.pick("用户", "User")),
+            format!("/users/{id}"),
+        ),
+        "api_token" => (
+            format!("{} #{id}", tr.pick("接口令牌", "API token")),
+            String::new(),
+        ),
+        other => (format!("{other} #{id}"), String::new()),
+    }
+}
+
 struct EventRow {
     seq: i64,
+    action_label: String,
+    entity_label: String,
+    entity_link: String,
     time: String,
     actor: String,
     action: String,
-    entity: String,
-    entity_id: String,
     before: Option<String>,
     after: Option<String>,
     hash_short: String,
@@ -1133,12 +1217,17 @@ struct AuditPage {
     head_seq: i64,
     head_hash: String,
     verify: Option<(bool, String)>,
-    older: Option<i64>,
+    /// Query string of the next (older) page.
+    older: Option<String>,
+    entity: String,
+    entity_id: String,
 }
 
 #[derive(Deserialize, Default)]
 struct AuditQuery {
     before_seq: Option<i64>,
+    entity: Option<String>,
+    entity_id: Option<String>,
     ok: Option<String>,
     err: Option<String>,
 }
@@ -1146,13 +1235,17 @@ struct AuditQuery {
 async fn audit_view(
     st: &AppState,
     c: &PageCaller,
-    before_seq: Option<i64>,
+    q: AuditQuery,
     verify: Option<(bool, String)>,
     flash: Flash,
 ) -> Response {
     let tr = c.tr;
+    let entity = q.entity.filter(|s| !s.is_empty());
+    let entity_id = q.entity_id.filter(|s| !s.is_empty());
     let f = AuditFilter {
-        before_seq,
+        before_seq: q.before_seq,
+        entity: entity.clone(),
+        entity_id: entity_id.clone(),
         limit: 50,
         ..Default::default()
     };
@@ -1174,8 +1267,19 @@ async fn audit_view(
     let (head_seq, head_hash) = audit::head(&st.app.store)
         .await
         .unwrap_or((0, String::new()));
+    let mut filter_q = Vec::new();
+    if let Some(e) = &entity {
+        filter_q.push(("entity", e.clone()));
+    }
+    if let Some(e) = &entity_id {
+        filter_q.push(("entity_id", e.clone()));
+    }
     let older = if events.len() == 50 {
-        events.last().map(|e| e.seq)
+        events.last().map(|e| {
+            let mut qq = filter_q.clone();
+            qq.push(("before_seq", e.seq.to_string()));
+            serde_urlencoded::to_string(&qq).unwrap_or_default()
+        })
     } else {
         None
     };
@@ -1191,11 +1295,12 @@ async fn audit_view(
             .into_iter()
             .map(|e| EventRow {
                 seq: e.seq,
+                action_label: action_label(tr, &e.action),
+                entity_label: entity_label(tr, &e.entity, &e.entity_id).0,
+                entity_link: entity_label(tr, &e.entity, &e.entity_id).1,
                 time: fmt_time(e.at),
                 actor: e.actor_name,
                 action: e.action,
-                entity: e.entity,
-                entity_id: e.entity_id,
                 before: e.before,
                 after: e.after,
                 hash_short: e.hash.chars().take(12).collect(),
@@ -1205,6 +1310,8 @@ async fn audit_view(
         head_hash,
         verify,
         older,
+        entity: entity.unwrap_or_default(),
+        entity_id: entity_id.unwrap_or_default(),
     })
 }
 
@@ -1213,17 +1320,11 @@ async fn audit_page(
     c: PageCaller,
     Query(q): Query<AuditQuery>,
 ) -> Response {
-    audit_view(
-        &st,
-        &c,
-        q.before_seq,
-        None,
-        Flash {
-            ok: q.ok,
-            err: q.err,
-        },
-    )
-    .await
+    let flash = Flash {
+        ok: q.ok.clone(),
+        err: q.err.clone(),
+    };
+    audit_view(&st, &c, q, None, flash).await
 }
 
 async fn audit_verify(
@@ -1264,7 +1365,7 @@ async fn audit_verify(
         ),
         Err(e) => (false, msg(tr, &e)),
     };
-    audit_view(&st, &c, None, Some(v), Flash::default()).await
+    audit_view(&st, &c, AuditQuery::default(), Some(v), Flash::default()).await
 }
 
 #[derive(Template)]
