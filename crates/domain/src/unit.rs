@@ -169,6 +169,19 @@ impl SchoolStage {
         }
     }
 
+    pub fn label_en(self) -> &'static str {
+        match self {
+            SchoolStage::Kindergarten => "Kindergarten",
+            SchoolStage::Primary => "Primary",
+            SchoolStage::Junior => "Junior secondary",
+            SchoolStage::NineYear => "Nine-year",
+            SchoolStage::Complete => "Complete secondary",
+            SchoolStage::Senior => "Senior secondary",
+            SchoolStage::Vocational => "Vocational",
+            SchoolStage::Special => "Special education",
+        }
+    }
+
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
         Self::ALL.into_iter().find(|k| k.as_str() == s || k.label_zh() == s).ok_or_else(|| {
             FieldError::new(

@@ -470,25 +470,21 @@ struct Draft {
 }
 
 fn attr_label(tr: Tr, k: &str) -> String {
-    let zh = match k {
-        "classes" => "教学班数",
-        "students" => "在校学生数",
-        "teaching_area_m2" => "教学及辅助用房面积(㎡)",
-        "sports_area_m2" => "体育运动场馆面积(㎡)",
-        "student_computers" => "学生用计算机(台)",
-        "books" => "图书(册)",
-        "bilingual_classes" => "双语教学班数",
-        "bilingual_students" => "双语班学生数",
-        "regular_classes" => "普通班数",
-        "regular_students" => "普通班学生数",
-        "staff" => "在编教职工数",
+    let (zh, en) = match k {
+        "classes" => ("教学班数", "Classes"),
+        "students" => ("在校学生数", "Students"),
+        "teaching_area_m2" => ("教学及辅助用房面积(㎡)", "Teaching rooms (m²)"),
+        "sports_area_m2" => ("体育运动场馆面积(㎡)", "Sports grounds (m²)"),
+        "student_computers" => ("学生用计算机(台)", "Student computers"),
+        "books" => ("图书(册)", "Books"),
+        "bilingual_classes" => ("双语教学班数", "Bilingual classes"),
+        "bilingual_students" => ("双语班学生数", "Students in bilingual classes"),
+        "regular_classes" => ("普通班数", "Regular classes"),
+        "regular_students" => ("普通班学生数", "Students in regular classes"),
+        "staff" => ("在编教职工数", "Staff on the payroll"),
         _ => return k.to_string(),
     };
-    if tr.en {
-        k.replace('_', " ")
-    } else {
-        zh.to_string()
-    }
+    tr.pick(zh, en).to_string()
 }
 
 async fn units_page(
@@ -654,7 +650,7 @@ async fn units_page(
                 .stage
                 .as_deref()
                 .and_then(|s| SchoolStage::parse("stage", s).ok())
-                .map(|s| s.label_zh().to_string()),
+                .map(|s| tr.pick(s.label_zh(), s.label_en()).to_string()),
             child_count: counts.get(&u.id).copied().unwrap_or(0),
             name: u.name,
             code: u.code,
@@ -702,7 +698,7 @@ async fn units_page(
             .collect(),
         stages: SchoolStage::ALL
             .iter()
-            .map(|s| (s.as_str(), s.label_zh()))
+            .map(|s| (s.as_str(), if tr.en { s.label_en() } else { s.label_zh() }))
             .collect(),
         move_targets,
         draft,
