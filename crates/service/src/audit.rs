@@ -87,10 +87,11 @@ pub async fn verify(store: &Store, checkpoint: Option<&str>) -> Result<VerifyRep
                     reason: Some(b.reason),
                 });
             }
-            if let Some(h) = &want_hash {
-                if &e.hash == h && want_seq.is_none_or(|s| s == e.seq) {
-                    checkpoint_seen = true;
-                }
+            if let Some(h) = &want_hash
+                && &e.hash == h
+                && want_seq.is_none_or(|s| s == e.seq)
+            {
+                checkpoint_seen = true;
             }
         }
     }

@@ -83,30 +83,30 @@ pub async fn login(
         return Err(ServiceError::BadCredentials);
     };
     drop(c);
-    if let Some(until) = cred.locked_until {
-        if until > now {
-            let mut tx = app.store.begin().await?;
-            store_auth::log_login(
-                &mut tx,
-                now,
-                username,
-                Some(cred.id),
-                false,
-                "locked",
-                ip,
-                ua,
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(ServiceError::Locked(until));
-        }
+    if let Some(until) = cred.locked_until
+        && until > now
+    {
+        let mut tx = app.store.begin().await?;
+        store_auth::log_login(
+            &mut tx,
+            now,
+            username,
+            Some(cred.id),
+            false,
+            "locked",
+            ip,
+            ua,
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(ServiceError::Locked(until));
     }
     let ok = verify_password(pw.to_string(), cred.password_hash.clone()).await;
     let mut tx = app.store.begin().await?;
-    if let Some(until) = cred.locked_until {
-        if until <= now {
-            users::clear_expired_lock(&mut tx, cred.id).await?;
-        }
+    if let Some(until) = cred.locked_until
+        && until <= now
+    {
+        users::clear_expired_lock(&mut tx, cred.id).await?;
     }
     if !ok || !cred.active {
         let reason = if cred.active {
@@ -213,16 +213,16 @@ pub async fn create_token(
     days: Option<i64>,
 ) -> Result<(String, ApiToken)> {
     let name = taizhang_domain::error::required_text("name", "令牌名称", name, 100)?;
-    if let Some(d) = days {
-        if !(1..=3650).contains(&d) {
-            return Err(FieldError::new(
-                "out_of_range",
-                "days",
-                "有效天数应为1–3650",
-                "days must be between 1 and 3650",
-            )
-            .into());
-        }
+    if let Some(d) = days
+        && !(1..=3650).contains(&d)
+    {
+        return Err(FieldError::new(
+            "out_of_range",
+            "days",
+            "有效天数应为1–3650",
+            "days must be between 1 and 3650",
+        )
+        .into());
     }
     let now = app.now();
     let secret = format!("tz_{}", random_hex(32));

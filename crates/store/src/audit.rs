@@ -252,13 +252,12 @@ fn read_sqlite(
             prev_hash: r.get(11)?,
             hash: r.get(12)?,
         });
-        if buf.len() == batch {
-            if tx
+        if buf.len() == batch
+            && tx
                 .blocking_send(Ok(std::mem::replace(&mut buf, Vec::with_capacity(batch))))
                 .is_err()
-            {
-                return Ok(());
-            }
+        {
+            return Ok(());
         }
     }
     if !buf.is_empty() {

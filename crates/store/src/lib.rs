@@ -105,8 +105,8 @@ pub enum PooledConn {
 impl AsConn for PooledConn {
     fn conn(&mut self) -> Conn<'_> {
         match self {
-            PooledConn::Sqlite(c) => Conn::Sqlite(&mut **c),
-            PooledConn::Pg(c) => Conn::Pg(&mut **c),
+            PooledConn::Sqlite(c) => Conn::Sqlite(c),
+            PooledConn::Pg(c) => Conn::Pg(c),
         }
     }
 }
@@ -121,8 +121,8 @@ pub enum Tx {
 impl AsConn for Tx {
     fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Sqlite(t) => Conn::Sqlite(&mut **t),
-            Tx::Pg(t) => Conn::Pg(&mut **t),
+            Tx::Sqlite(t) => Conn::Sqlite(t),
+            Tx::Pg(t) => Conn::Pg(t),
         }
     }
 }
@@ -175,13 +175,11 @@ impl Store {
                 return Err(StoreError::BadUrl(url.to_string()));
             }
             let memory = path == ":memory:";
-            if !memory {
-                if let Some(dir) = std::path::Path::new(path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir)
-                            .map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
-                    }
-                }
+            if !memory
+                && let Some(dir) = std::path::Path::new(path).parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
             }
             let opts = SqliteConnectOptions::from_str(&format!("sqlite:{path}"))?
                 .create_if_missing(true)

@@ -106,21 +106,21 @@ impl FromRequestParts<AppState> for ApiCaller {
         let Some((actor, via)) = authenticate(parts, state).await? else {
             return Err(ServiceError::Unauthenticated.into());
         };
-        if let Via::Session { csrf, .. } = &via {
-            if unsafe_method(&parts.method) {
-                let sent = parts
-                    .headers
-                    .get("x-csrf-token")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                if !constant_eq(sent, csrf) {
-                    return Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "csrf",
-                        "缺少或错误的 X-CSRF-Token 请求头(登录时返回的 csrf_token)",
-                        "missing or wrong X-CSRF-Token header (the csrf_token returned at sign-in)",
-                    ));
-                }
+        if let Via::Session { csrf, .. } = &via
+            && unsafe_method(&parts.method)
+        {
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !constant_eq(sent, csrf) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    "缺少或错误的 X-CSRF-Token 请求头(登录时返回的 csrf_token)",
+                    "missing or wrong X-CSRF-Token header (the csrf_token returned at sign-in)",
+                ));
             }
         }
         if actor.must_change_password && !ALLOWED_BEFORE_CHANGE.contains(&parts.uri.path()) {

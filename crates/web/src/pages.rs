@@ -599,27 +599,25 @@ async fn units_page(
         .as_ref()
         .is_some_and(|u| write_scope.contains(u.id, &u.path, None));
     let mut move_targets = Vec::new();
-    if can_write {
-        if let Some(u) = &current {
-            let f = UnitFilter {
-                limit: 2000,
-                ..Default::default()
-            };
-            if let Ok((all, _)) = units::list(app, &c.actor, &f).await {
-                let mut all: Vec<Unit> = all
-                    .into_iter()
-                    .filter(|t| {
-                        write_scope.contains(t.id, &t.path, None)
-                            && !t.path.starts_with(&u.path)
-                            && Some(t.id) != u.parent_id
-                    })
-                    .collect();
-                all.sort_by(|a, b| a.path.cmp(&b.path));
-                move_targets = all
-                    .into_iter()
-                    .map(|t| (t.id, format!("{}{}", "　".repeat(t.depth as usize), t.name)))
-                    .collect();
-            }
+    if can_write && let Some(u) = &current {
+        let f = UnitFilter {
+            limit: 2000,
+            ..Default::default()
+        };
+        if let Ok((all, _)) = units::list(app, &c.actor, &f).await {
+            let mut all: Vec<Unit> = all
+                .into_iter()
+                .filter(|t| {
+                    write_scope.contains(t.id, &t.path, None)
+                        && !t.path.starts_with(&u.path)
+                        && Some(t.id) != u.parent_id
+                })
+                .collect();
+            all.sort_by(|a, b| a.path.cmp(&b.path));
+            move_targets = all
+                .into_iter()
+                .map(|t| (t.id, format!("{}{}", "　".repeat(t.depth as usize), t.name)))
+                .collect();
         }
     }
     let unit = current.map(|u| {
@@ -680,10 +678,10 @@ async fn units_page(
     for a in &chain {
         crumbs.push((a.name.clone(), format!("/units?open={}", a.id)));
     }
-    if let Some(last) = crumbs.last_mut() {
-        if chain.len() > 0 {
-            last.1 = String::new();
-        }
+    if let Some(last) = crumbs.last_mut()
+        && !chain.is_empty()
+    {
+        last.1 = String::new();
     }
     render(UnitsPage {
         l: layout(&c, tr.t("units"), "units", crumbs, flash),
