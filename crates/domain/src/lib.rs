@@ -3,6 +3,7 @@
 //! trail (审计日志). No IO, no SQL, no HTTP: everything here is testable with plain values.
 
 pub mod audit;
+pub mod calendar;
 pub mod error;
 pub mod password;
 pub mod role;
