@@ -42,13 +42,23 @@ impl Calendar {
     /// The calendar shipped with Taizhang: 2007–2026.
     pub fn builtin() -> Calendar {
         let mut c = Calendar::default();
-        for line in BUILTIN.lines().filter(|l| !l.starts_with('#') && !l.starts_with("date,")) {
+        for line in BUILTIN
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("date,"))
+        {
             let mut f = line.splitn(4, ',');
-            let (Some(d), Some(off), Some(name), Some(src)) = (f.next(), f.next(), f.next(), f.next()) else {
+            let (Some(d), Some(off), Some(name), Some(src)) =
+                (f.next(), f.next(), f.next(), f.next())
+            else {
                 continue;
             };
             if let Ok(date) = NaiveDate::parse_from_str(d, "%Y-%m-%d") {
-                c.set_day(SpecialDay { date, is_off: off == "1", name: name.to_string(), source: src.to_string() });
+                c.set_day(SpecialDay {
+                    date,
+                    is_off: off == "1",
+                    name: name.to_string(),
+                    source: src.to_string(),
+                });
             }
         }
         for y in 2007..=2026 {
@@ -123,7 +133,11 @@ impl Calendar {
     /// when `from` is today. Negative when `to` is before `from` ("days overdue", as a
     /// negative count of the working days after `to` up to and including `from`).
     pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> (i64, bool) {
-        let (a, b, sign) = if to >= from { (from, to, 1) } else { (to, from, -1) };
+        let (a, b, sign) = if to >= from {
+            (from, to, 1)
+        } else {
+            (to, from, -1)
+        };
         let mut covered = self.covers(a.year()) && self.covers(b.year());
         let mut n = 0i64;
         let mut d = a;
@@ -174,7 +188,10 @@ mod tests {
             let n = c.special_days(y).filter(|d| d.is_off).count();
             assert!((20..=35).contains(&n), "{y}: {n} listed days off");
             for md in ["01-01", "10-01", "10-02", "10-03"] {
-                assert!(!c.day(d(&format!("{y}-{md}"))).working, "{y}-{md} should be a holiday");
+                assert!(
+                    !c.day(d(&format!("{y}-{md}"))).working,
+                    "{y}-{md} should be a holiday"
+                );
             }
         }
         assert!(!c.covers(2027));
@@ -185,11 +202,20 @@ mod tests {
         let c = Calendar::builtin();
         // Friday 2024-09-27 + 3 working days: 9-29 (Sunday) is an adjusted working day, 9-30
         // Monday works, then 10-1..10-7 are off, so the third is 10-8.
-        assert_eq!(c.add_working_days(d("2024-09-27"), 3), (d("2024-10-08"), true));
+        assert_eq!(
+            c.add_working_days(d("2024-09-27"), 3),
+            (d("2024-10-08"), true)
+        );
         // From a holiday, day 0 is the next working day.
-        assert_eq!(c.add_working_days(d("2024-10-03"), 0), (d("2024-10-08"), true));
+        assert_eq!(
+            c.add_working_days(d("2024-10-03"), 0),
+            (d("2024-10-08"), true)
+        );
         // Crossing into an uncovered year is flagged.
-        assert_eq!(c.add_working_days(d("2026-12-31"), 1), (d("2027-01-01"), false));
+        assert_eq!(
+            c.add_working_days(d("2026-12-31"), 1),
+            (d("2027-01-01"), false)
+        );
     }
 
     #[test]
@@ -197,16 +223,30 @@ mod tests {
         let c = Calendar::builtin();
         // Monday 2024-09-23 → Tuesday 2024-10-08: 9-24..9-30 gives 6 working days (incl. Sunday
         // 9-29), 10-8 gives 1 more.
-        assert_eq!(c.working_days_between(d("2024-09-23"), d("2024-10-08")), (7, true));
-        assert_eq!(c.working_days_between(d("2024-10-08"), d("2024-09-23")), (-7, true));
-        assert_eq!(c.working_days_between(d("2024-05-06"), d("2024-05-06")), (0, true));
+        assert_eq!(
+            c.working_days_between(d("2024-09-23"), d("2024-10-08")),
+            (7, true)
+        );
+        assert_eq!(
+            c.working_days_between(d("2024-10-08"), d("2024-09-23")),
+            (-7, true)
+        );
+        assert_eq!(
+            c.working_days_between(d("2024-05-06"), d("2024-05-06")),
+            (0, true)
+        );
     }
 
     #[test]
     fn an_administrator_can_add_a_year() {
         let mut c = Calendar::builtin();
         assert!(!c.day(d("2027-01-01")).covered);
-        c.set_day(SpecialDay { date: d("2027-01-01"), is_off: true, name: "元旦".into(), source: "admin".into() });
+        c.set_day(SpecialDay {
+            date: d("2027-01-01"),
+            is_off: true,
+            name: "元旦".into(),
+            source: "admin".into(),
+        });
         let info = c.day(d("2027-01-01"));
         assert!(info.covered && !info.working);
     }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod error;
+pub mod ledger;
 pub mod password;
 pub mod role;
 pub mod scope;
