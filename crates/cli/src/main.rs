@@ -76,6 +76,11 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Supervision ledgers (督办台账).
+    Ledger {
+        #[command(subcommand)]
+        cmd: LedgerCmd,
+    },
     /// Benchmarks (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -118,6 +123,28 @@ enum UserCmd {
     List {
         #[command(flatten)]
         db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCmd {
+    /// List the ledgers.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The figures of a ledger (or of all): 问题总数, 已办结, 正在办理, 办结率, 按期办结率, 超期,
+    /// by unit, source, category and level.
+    Stats {
+        #[command(flatten)]
+        db: DbArg,
+        /// Ledger id or exact name; all ledgers when omitted
+        #[arg(long)]
+        ledger: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -352,6 +379,7 @@ async fn run(cli: Cli) -> Result<u8, Fail> {
             Ok(0)
         }
         Cmd::Bench { cmd } => bench::run(cmd).await,
+        Cmd::Ledger { cmd } => ledger_cmd(cmd).await,
     }
 }
 
@@ -479,6 +507,97 @@ async fn user_cmd(cmd: UserCmd) -> Result<u8, Fail> {
                         roles.join(","),
                         if v.user.active { "" } else { " [inactive]" }
                     );
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "—".into())
+}
+
+fn figures_line(f: &taizhang_service::ledger::Figures) -> String {
+    format!(
+        "共{} 已办结{} 正在办理{} 办结率{} 按期办结{} 按期办结率{} 超期{}",
+        f.total,
+        f.closed,
+        f.in_progress,
+        pct(f.closed_rate),
+        f.closed_on_time,
+        pct(f.on_time_rate),
+        f.overdue
+    )
+}
+
+async fn ledger_cmd(cmd: LedgerCmd) -> Result<u8, Fail> {
+    let sys = Actor::system("cli");
+    match cmd {
+        LedgerCmd::List { db, json } => {
+            let app = App::new(open(&db.db).await?);
+            let list = taizhang_service::ledger::list_ledgers(&app, &sys).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).unwrap_or_default()
+                );
+            } else {
+                println!(
+                    "{:<5} {:<40} {:<6} {:<8} owner",
+                    "id", "name", "kind", "period"
+                );
+                for l in list {
+                    println!(
+                        "{:<5} {:<40} {:<6} {:<8} {}",
+                        l.id, l.name, l.kind, l.period, l.owner_unit_name
+                    );
+                }
+            }
+            Ok(0)
+        }
+        LedgerCmd::Stats { db, ledger, json } => {
+            let app = App::new(open(&db.db).await?);
+            let ledger_id = match &ledger {
+                Some(l) => Some(
+                    taizhang_service::ledger::find_ledger(&app, &sys, l)
+                        .await
+                        .map_err(|e| match e {
+                            ServiceError::NotFound => {
+                                Fail(format!("no ledger '{l}' / 找不到台账“{l}”"), 2)
+                            }
+                            other => other.into(),
+                        })?,
+                ),
+                None => None,
+            };
+            let filter = taizhang_store::ledger::ItemFilter {
+                ledger_id: ledger_id.as_ref().map(|l| l.id),
+                limit: 1,
+                ..Default::default()
+            };
+            let f = taizhang_service::ledger::figures(&app, &sys, &filter).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&f).unwrap_or_default());
+                return Ok(0);
+            }
+            match &ledger_id {
+                Some(l) => println!("{} (as of {})", l.name, f.as_of),
+                None => println!("all ledgers (as of {})", f.as_of),
+            }
+            println!("{}", figures_line(&f.overall));
+            for (title, groups) in [
+                ("by category 按类别", &f.by_category),
+                ("by level 按办理层级", &f.by_level),
+                ("by source 按来源", &f.by_source),
+                (
+                    "by unit, ranked by on-time close-out 按单位(按期办结率排名)",
+                    &f.by_unit,
+                ),
+            ] {
+                println!("\n{title}");
+                for g in groups {
+                    println!("  {:<24} {}", g.label, figures_line(&g.figures));
                 }
             }
             Ok(0)

@@ -109,6 +109,43 @@ impl World {
         .await
     }
 
+    async fn fresh_ledger(&self, side: Side) -> i64 {
+        let n = next();
+        taizhang_service::ledger::create_ledger(
+            &self.t.app,
+            &taizhang_service::Actor::system("test"),
+            taizhang_service::ledger::CreateLedger {
+                name: format!("台账{n}"),
+                kind: "督办".into(),
+                owner_unit_id: self.side_unit(side).id,
+                period: "2026".into(),
+                yellow_days: None,
+            },
+        )
+        .await
+        .expect("ledger")
+        .id
+    }
+
+    async fn fresh_item(&self, side: Side) -> i64 {
+        let ledger = self.fresh_ledger(side).await;
+        taizhang_service::ledger::create_item(
+            &self.t.app,
+            &taizhang_service::Actor::system("test"),
+            ledger,
+            taizhang_service::ledger::CreateItem {
+                source: "督查检查".into(),
+                title: "整改事项".into(),
+                lead_unit_id: self.side_unit(side).id,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("item")
+        .item
+        .id
+    }
+
     async fn fresh_user(&self, side: Side) -> i64 {
         let n = next();
         user(
@@ -266,6 +303,40 @@ async fn cell(
         ("POST", "/api/v1/audit/verify") => {
             (p, None, if c == Caller::Anonymous { 401 } else { 200 })
         }
+        ("GET", "/api/v1/ledgers") => (p, None, if c == Caller::Anonymous { 401 } else { 200 }),
+        ("POST", "/api/v1/ledgers") => {
+            let n = next();
+            let body = json!({"name": format!("新台账{n}"), "kind": "督办", "owner_unit_id": w.side_unit(side).id, "period": "2026"});
+            (p, Some(body), write(c, side, 201))
+        }
+        ("GET", "/api/v1/ledgers/{id}")
+        | ("GET", "/api/v1/ledgers/{id}/items")
+        | ("GET", "/api/v1/ledgers/{id}/figures") => {
+            let id = w.fresh_ledger(side).await;
+            (p.replace("{id}", &id.to_string()), None, read(c, side))
+        }
+        ("POST", "/api/v1/ledgers/{id}/items") => {
+            let id = w.fresh_ledger(side).await;
+            let body = json!({"source": "督查检查", "title": "新事项", "lead_unit_id": w.side_unit(side).id});
+            (
+                p.replace("{id}", &id.to_string()),
+                Some(body),
+                write(c, side, 201),
+            )
+        }
+        ("GET", "/api/v1/items/{id}") => {
+            let id = w.fresh_item(side).await;
+            (p.replace("{id}", &id.to_string()), None, read(c, side))
+        }
+        ("POST", "/api/v1/items/{id}/actions") => {
+            let id = w.fresh_item(side).await;
+            let body = json!({"version": 1, "action": "assign", "deadline": "2099-12-31"});
+            (
+                p.replace("{id}", &id.to_string()),
+                Some(body),
+                write(c, side, 200),
+            )
+        }
         _ => panic!("route {method} {path} has no entry in the authorisation matrix: add one"),
     }
 }
@@ -390,6 +461,12 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/audit/head",
         "/api/v1/audit/verify",
         "/api/v1/login-log",
+        "/api/v1/ledgers",
+        "/api/v1/ledgers/{id}",
+        "/api/v1/ledgers/{id}/items",
+        "/api/v1/ledgers/{id}/figures",
+        "/api/v1/items/{id}",
+        "/api/v1/items/{id}/actions",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

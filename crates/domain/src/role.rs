@@ -31,6 +31,12 @@ pub enum Permission {
     UserRead,
     UserWrite,
     AuditRead,
+    /// See supervision items (督办事项).
+    ItemRead,
+    /// Act for the lead unit: accept, report progress, ask for close-out (承办).
+    ItemHandle,
+    /// Open ledgers, assign, remind, verify and close (督办/销号).
+    ItemSupervise,
 }
 
 impl Role {
@@ -101,10 +107,20 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Admin => &[UnitRead, UnitWrite, UserRead, UserWrite, AuditRead],
-            Role::Supervisor | Role::Leader => &[UnitRead, UserRead],
-            Role::Inspector => &[UnitRead, UserRead, AuditRead],
-            Role::Handler | Role::Clerk | Role::Viewer => &[UnitRead],
+            Role::Admin => &[
+                UnitRead,
+                UnitWrite,
+                UserRead,
+                UserWrite,
+                AuditRead,
+                ItemRead,
+                ItemSupervise,
+            ],
+            Role::Supervisor => &[UnitRead, UserRead, ItemRead, ItemSupervise],
+            Role::Leader => &[UnitRead, UserRead, ItemRead],
+            Role::Inspector => &[UnitRead, UserRead, AuditRead, ItemRead],
+            Role::Handler | Role::Clerk => &[UnitRead, ItemRead, ItemHandle],
+            Role::Viewer => &[UnitRead, ItemRead],
         }
     }
 

@@ -149,8 +149,9 @@ pub async fn load(app: &App) -> Result<usize> {
         n += 1;
     }
     // 15 精准帮扶队 (篇三), under the campaign office.
+    let mut teams = Vec::new();
     for i in 1..=15 {
-        add(
+        let team = add(
             app,
             &sys,
             Some(&depts[2]),
@@ -162,6 +163,7 @@ pub async fn load(app: &App) -> Result<usize> {
             i,
         )
         .await?;
+        teams.push(team);
         n += 1;
     }
     // Towns, villages and the enterprises and projects the teams help.
@@ -383,6 +385,7 @@ pub async fn load(app: &App) -> Result<usize> {
         .await?;
         tx.commit().await?;
     }
+    crate::demo_ledger::load(app, &depts[0], &depts[1], &teams, &town_units).await?;
     Ok(n)
 }
 

@@ -5,7 +5,9 @@
 pub mod audit;
 pub mod auth;
 pub mod demo;
+pub mod demo_ledger;
 mod error;
+pub mod ledger;
 pub mod error_fmt {
     pub use crate::error::fmt_time;
 }
@@ -99,12 +101,15 @@ impl From<Permission> for PermissionKey {
     }
 }
 
-const PERMISSIONS: [Permission; 5] = [
+const PERMISSIONS: [Permission; 8] = [
     Permission::UnitRead,
     Permission::UnitWrite,
     Permission::UserRead,
     Permission::UserWrite,
     Permission::AuditRead,
+    Permission::ItemRead,
+    Permission::ItemHandle,
+    Permission::ItemSupervise,
 ];
 
 impl Actor {
@@ -178,6 +183,17 @@ impl Actor {
             ip: None,
             scopes,
         }
+    }
+
+    /// An actor holding only `perms`, everywhere: used by loaders (the demo county) that act as
+    /// a named office rather than as a person.
+    pub fn synthetic(id: i64, name: &str, perms: &[Permission]) -> Actor {
+        let mut a = Actor::system(name);
+        a.user_id = id;
+        a.display_name = name.to_string();
+        a.scopes
+            .retain(|k, _| perms.iter().any(|p| PermissionKey::from(*p) == *k));
+        a
     }
 
     fn actor_id(&self) -> Option<i64> {

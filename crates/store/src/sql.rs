@@ -42,6 +42,12 @@ impl Filter {
     /// Restricts to records inside `scope`: the record's unit is given by `path_col`/`id_col`,
     /// its owner (for 仅本人) by `owner_col`.
     pub fn scope(&mut self, scope: &Scope, path_col: &str, id_col: &str, owner_col: Option<&str>) {
+        self.scope_any(scope, &[(path_col, id_col)], owner_col);
+    }
+
+    /// Like [`Filter::scope`] for records anchored at several units (e.g. an item's lead unit
+    /// and its ledger's owner): inside when any anchor is.
+    pub fn scope_any(&mut self, scope: &Scope, anchors: &[(&str, &str)], owner_col: Option<&str>) {
         if scope.all {
             return;
         }
@@ -49,7 +55,9 @@ impl Filter {
         for p in &scope.subtrees {
             let a = self.arg(Arg::Str(p.clone()));
             let b = self.arg(Arg::Str(subtree_upper(p)));
-            ors.push(format!("({path_col} >= {a} AND {path_col} < {b})"));
+            for (path_col, _) in anchors {
+                ors.push(format!("({path_col} >= {a} AND {path_col} < {b})"));
+            }
         }
         if !scope.units.is_empty() {
             let ids: Vec<String> = scope
@@ -57,7 +65,9 @@ impl Filter {
                 .iter()
                 .map(|id| self.arg(Arg::I64(*id)))
                 .collect();
-            ors.push(format!("{id_col} IN ({})", ids.join(", ")));
+            for (_, id_col) in anchors {
+                ors.push(format!("{id_col} IN ({})", ids.join(", ")));
+            }
         }
         if let (Some(u), Some(col)) = (scope.self_user, owner_col) {
             let a = self.arg(Arg::I64(u));

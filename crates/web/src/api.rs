@@ -465,6 +465,147 @@ async fn login_log(
     .await?)
 }
 
+// ---- ledgers (督办台账) ----
+
+async fn ledgers_list(State(st): State<AppState>, c: ApiCaller) -> ApiResult {
+    ok(taizhang_service::ledger::list_ledgers(&st.app, &c.actor).await?)
+}
+
+async fn ledgers_create(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiJson(b): ApiJson<taizhang_service::ledger::CreateLedger>,
+) -> ApiResult {
+    created(taizhang_service::ledger::create_ledger(&st.app, &c.actor, b).await?)
+}
+
+async fn ledgers_get(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiResult {
+    ok(taizhang_service::ledger::get_ledger(&st.app, &c.actor, id).await?)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ItemQuery {
+    /// Comma-separated states.
+    state: Option<String>,
+    /// Lead unit inside this unit's subtree.
+    unit: Option<i64>,
+    source: Option<String>,
+    category: Option<String>,
+    level: Option<String>,
+    deadline_from: Option<String>,
+    deadline_to: Option<String>,
+    /// Only open items past their deadline today.
+    #[serde(default)]
+    overdue: bool,
+    q: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn item_filter(
+    st: &AppState,
+    c: &ApiCaller,
+    ledger_id: i64,
+    q: ItemQuery,
+) -> Result<taizhang_store::ledger::ItemFilter, ApiError> {
+    let lead_under = match q.unit {
+        Some(u) => Some(units::get(&st.app, &c.actor, u).await?.path),
+        None => None,
+    };
+    let date = |field: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
+        match v.filter(|s| !s.trim().is_empty()) {
+            Some(s) => Ok(Some(
+                taizhang_domain::dates::parse(field, &s)
+                    .map_err(taizhang_service::ServiceError::from)?
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            )),
+            None => Ok(None),
+        }
+    };
+    let states = match q.state.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => s
+            .split(',')
+            .map(|x| {
+                taizhang_domain::ledger::ItemState::parse("state", x.trim())
+                    .map(|v| v.as_str().to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(taizhang_service::ServiceError::from)?,
+        None => Vec::new(),
+    };
+    Ok(taizhang_store::ledger::ItemFilter {
+        ledger_id: Some(ledger_id),
+        states,
+        lead_under,
+        source: q.source,
+        category: q.category,
+        level: q.level,
+        deadline_from: date("deadline_from", q.deadline_from)?,
+        deadline_to: date("deadline_to", q.deadline_to)?,
+        overdue_on: q.overdue.then(|| {
+            taizhang_service::ledger::today(&st.app)
+                .format("%Y-%m-%d")
+                .to_string()
+        }),
+        q: q.q,
+        limit: q.limit.unwrap_or(50),
+        offset: q.offset.unwrap_or(0),
+    })
+}
+
+async fn items_list(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiQuery(q): ApiQuery<ItemQuery>,
+) -> ApiResult {
+    let f = item_filter(&st, &c, id, q).await?;
+    let (rows, total) = taizhang_service::ledger::list_items(&st.app, &c.actor, &f).await?;
+    ok(json!({"total": total, "items": rows}))
+}
+
+async fn items_create(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<taizhang_service::ledger::CreateItem>,
+) -> ApiResult {
+    created(taizhang_service::ledger::create_item(&st.app, &c.actor, id, b).await?)
+}
+
+async fn ledger_figures(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiQuery(q): ApiQuery<ItemQuery>,
+) -> ApiResult {
+    let mut f = item_filter(&st, &c, id, q).await?;
+    f.limit = 1;
+    ok(taizhang_service::ledger::figures(&st.app, &c.actor, &f).await?)
+}
+
+async fn items_get(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiResult {
+    ok(taizhang_service::ledger::get_item(&st.app, &c.actor, id).await?)
+}
+
+#[derive(Deserialize)]
+struct ActionBody {
+    version: i64,
+    #[serde(flatten)]
+    action: taizhang_domain::ledger::Action,
+}
+
+async fn items_act(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<ActionBody>,
+) -> ApiResult {
+    ok(taizhang_service::ledger::act(&st.app, &c.actor, id, b.version, b.action).await?)
+}
+
 /// One operation of the API.
 pub struct Route {
     pub method: &'static str,
@@ -689,6 +830,78 @@ pub const ROUTES: &[Route] = &[
         "登录日志",
         "Sign-in log in scope",
         get(login_log)
+    ),
+    route!(
+        "GET",
+        "/api/v1/ledgers",
+        "ledgers",
+        true,
+        "台账列表",
+        "Ledgers in scope",
+        get(ledgers_list)
+    ),
+    route!(
+        "POST",
+        "/api/v1/ledgers",
+        "ledgers",
+        true,
+        "新建台账",
+        "Create a ledger",
+        post(ledgers_create)
+    ),
+    route!(
+        "GET",
+        "/api/v1/ledgers/{id}",
+        "ledgers",
+        true,
+        "台账详情",
+        "Get a ledger",
+        get(ledgers_get)
+    ),
+    route!(
+        "GET",
+        "/api/v1/ledgers/{id}/items",
+        "ledgers",
+        true,
+        "事项列表",
+        "List a ledger's items (filters: state, unit, source, category, level, deadline range, overdue, q)",
+        get(items_list)
+    ),
+    route!(
+        "POST",
+        "/api/v1/ledgers/{id}/items",
+        "ledgers",
+        true,
+        "新建事项",
+        "Create an item (optionally assign it at once)",
+        post(items_create)
+    ),
+    route!(
+        "GET",
+        "/api/v1/ledgers/{id}/figures",
+        "ledgers",
+        true,
+        "台账统计",
+        "Figures: totals, 办结率, 按期办结率, overdue; by unit, source, category, level",
+        get(ledger_figures)
+    ),
+    route!(
+        "GET",
+        "/api/v1/items/{id}",
+        "ledgers",
+        true,
+        "事项详情",
+        "An item with its light and timeline",
+        get(items_get)
+    ),
+    route!(
+        "POST",
+        "/api/v1/items/{id}/actions",
+        "ledgers",
+        true,
+        "事项流转",
+        "Apply a workflow action: assign, accept, report, submit, close, return, escalate, …",
+        post(items_act)
     ),
 ];
 

@@ -1,0 +1,754 @@
+//! Supervision ledger use cases (督办台账): ledgers, items, the workflow, and the figures users
+//! report (问题总数, 已办结, 正在办理, 办结率, 按期办结率, 超期数).
+
+use crate::{Actor, App, Result, ServiceError, record};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use taizhang_domain::FieldError;
+use taizhang_domain::calendar::Calendar;
+use taizhang_domain::error::required_text;
+use taizhang_domain::ledger::{self as rules, Action, ItemFacts, ItemState, Light};
+use taizhang_domain::role::Permission;
+use taizhang_store::ledger::{
+    self as store, Item, ItemEvent, ItemFilter, Ledger, NewItem, NewLedger,
+};
+
+/// The calendar in force. Administrator edits for later years will be layered on top here.
+pub fn calendar() -> &'static Calendar {
+    static CAL: OnceLock<Calendar> = OnceLock::new();
+    CAL.get_or_init(Calendar::builtin)
+}
+
+/// Today in China Standard Time.
+pub fn today(app: &App) -> NaiveDate {
+    chrono::DateTime::from_timestamp_millis(app.now() + 8 * 3600 * 1000)
+        .map(|t| t.date_naive())
+        .unwrap_or_default()
+}
+
+fn date(s: &Option<String>) -> Option<NaiveDate> {
+    s.as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+}
+
+fn ymd(d: Option<NaiveDate>) -> Option<String> {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// 来源 users pick from (CONVENTIONS.md).
+pub const SOURCES: &[&str] = &[
+    "督查检查",
+    "调研座谈",
+    "精准帮扶",
+    "群众意见",
+    "巡察反馈",
+    "上级交办",
+    "会议议定",
+    "领导批示",
+    "建议提案",
+];
+pub const URGENCIES: &[&str] = &["一般", "紧急", "特急"];
+pub const LEVELS: &[(&str, &str)] = &[("local", "本级办理"), ("escalate", "需上级协调")];
+pub const CYCLES: &[(&str, &str)] = &[
+    ("none", "不定期"),
+    ("weekly", "每周"),
+    ("monthly", "每月"),
+    ("milestones", "按节点"),
+];
+
+fn one_of(field: &str, label: &str, v: &str, allowed: &[&str]) -> Result<String, FieldError> {
+    if allowed.contains(&v) {
+        Ok(v.to_string())
+    } else {
+        Err(FieldError::new(
+            "invalid_value",
+            field,
+            format!("{label}“{v}”无效,应为:{}", allowed.join("、")),
+            format!("{field} '{v}' is not one of: {}", allowed.join(", ")),
+        ))
+    }
+}
+
+fn code_of(
+    field: &str,
+    label: &str,
+    v: &str,
+    allowed: &[(&str, &str)],
+) -> Result<String, FieldError> {
+    allowed
+        .iter()
+        .find(|(c, l)| *c == v || *l == v)
+        .map(|(c, _)| c.to_string())
+        .ok_or_else(|| {
+            FieldError::new(
+                "invalid_value",
+                field,
+                format!(
+                    "{label}“{v}”无效,应为:{}",
+                    allowed.iter().map(|a| a.1).collect::<Vec<_>>().join("、")
+                ),
+                format!(
+                    "{field} '{v}' is not one of: {}",
+                    allowed.iter().map(|a| a.0).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLedger {
+    pub name: String,
+    /// e.g. 督办, 帮扶, 整改, 巡察.
+    pub kind: String,
+    pub owner_unit_id: i64,
+    /// e.g. 2024, 2024-06.
+    pub period: String,
+    pub yellow_days: Option<i64>,
+}
+
+pub async fn create_ledger(app: &App, actor: &Actor, input: CreateLedger) -> Result<Ledger> {
+    let name = required_text("name", "台账名称", &input.name, 100)?;
+    let kind = required_text("kind", "台账类型", &input.kind, 20)?;
+    let period = required_text("period", "期间", &input.period, 20)?;
+    let yellow = input.yellow_days.unwrap_or(3);
+    if !(0..=30).contains(&yellow) {
+        return Err(FieldError::new(
+            "out_of_range",
+            "yellow_days",
+            "黄灯天数应为0–30",
+            "yellow_days must be 0-30",
+        )
+        .into());
+    }
+    let mut tx = app.store.begin().await?;
+    let sup = actor.scope(Permission::ItemSupervise);
+    match taizhang_store::units::get(&mut tx, &sup, input.owner_unit_id).await? {
+        Some(u) if u.active => {}
+        Some(_) | None => {
+            let visible = taizhang_store::units::get(
+                &mut tx,
+                &actor.scope(Permission::UnitRead),
+                input.owner_unit_id,
+            )
+            .await?;
+            return Err(match visible {
+                Some(_) => ServiceError::Forbidden,
+                None => FieldError::new(
+                    "not_found",
+                    "owner_unit_id",
+                    format!("单位{}不存在或不在您的数据范围内", input.owner_unit_id),
+                    format!(
+                        "unit {} does not exist or is outside your data scope",
+                        input.owner_unit_id
+                    ),
+                )
+                .into(),
+            });
+        }
+    }
+    let id = store::insert_ledger(
+        &mut tx,
+        &NewLedger {
+            name,
+            kind,
+            owner_unit_id: input.owner_unit_id,
+            period,
+            yellow_days: yellow,
+        },
+        app.now(),
+    )
+    .await?;
+    let l = store::get_ledger(&mut tx, &taizhang_domain::scope::Scope::everything(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    record(
+        app,
+        &mut tx,
+        actor,
+        "ledger.create",
+        "ledger",
+        id,
+        Some(l.owner_unit_id),
+        None::<&()>,
+        Some(&l),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(l)
+}
+
+pub async fn list_ledgers(app: &App, actor: &Actor) -> Result<Vec<Ledger>> {
+    let mut c = app.store.conn().await?;
+    Ok(store::list_ledgers(&mut c, &actor.scope(Permission::ItemRead)).await?)
+}
+
+pub async fn get_ledger(app: &App, actor: &Actor, id: i64) -> Result<Ledger> {
+    let mut c = app.store.conn().await?;
+    store::get_ledger(&mut c, &actor.scope(Permission::ItemRead), id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+pub async fn find_ledger(app: &App, actor: &Actor, id_or_name: &str) -> Result<Ledger> {
+    let mut c = app.store.conn().await?;
+    store::find_ledger(&mut c, &actor.scope(Permission::ItemRead), id_or_name)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateItem {
+    /// 编号; numbered in the ledger when absent.
+    pub number: Option<String>,
+    pub source: String,
+    #[serde(default)]
+    pub category: String,
+    pub urgency: Option<String>,
+    pub title: String,
+    #[serde(default)]
+    pub requirements: String,
+    #[serde(default)]
+    pub instruction: String,
+    #[serde(default)]
+    pub leader: String,
+    #[serde(default)]
+    pub supervisor: String,
+    /// 涉及单位/企业/项目.
+    #[serde(default)]
+    pub subject: String,
+    pub lead_unit_id: i64,
+    /// `local` (本级办理) or `escalate` (需上级协调).
+    pub level: Option<String>,
+    pub cycle: Option<String>,
+    #[serde(default)]
+    pub measures: String,
+    /// 办结时限, as users type dates. With it, `assign` sends the item out at once.
+    pub deadline: Option<String>,
+    #[serde(default)]
+    pub assign: bool,
+}
+
+/// An item with its computed light and days left.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemView {
+    #[serde(flatten)]
+    pub item: Item,
+    pub state_label: &'static str,
+    pub light: Light,
+    /// Working days to the deadline; negative when overdue.
+    pub days_left: Option<i64>,
+    /// false when the deadline lies in a year the calendar does not cover.
+    pub calendar_covered: bool,
+}
+
+fn view(item: Item, yellow_days: i64, today: NaiveDate) -> ItemView {
+    let state = ItemState::parse("state", &item.state).unwrap_or(ItemState::Draft);
+    let (light, days_left, covered) = rules::light(
+        calendar(),
+        state,
+        date(&item.deadline),
+        item.reminders > 0,
+        yellow_days,
+        today,
+    );
+    ItemView {
+        state_label: state.label_zh(),
+        light,
+        days_left,
+        calendar_covered: covered,
+        item,
+    }
+}
+
+pub async fn create_item(
+    app: &App,
+    actor: &Actor,
+    ledger_id: i64,
+    input: CreateItem,
+) -> Result<ItemView> {
+    let title = required_text("title", "事项名称", &input.title, 200)?;
+    let source = one_of("source", "来源", input.source.trim(), SOURCES)?;
+    let urgency = one_of(
+        "urgency",
+        "紧急程度",
+        input.urgency.as_deref().unwrap_or("一般").trim(),
+        URGENCIES,
+    )?;
+    let level = code_of(
+        "level",
+        "办理层级",
+        input.level.as_deref().unwrap_or("local").trim(),
+        LEVELS,
+    )?;
+    let cycle = code_of(
+        "cycle",
+        "反馈周期",
+        input.cycle.as_deref().unwrap_or("none").trim(),
+        CYCLES,
+    )?;
+    let text = |f: &str, l: &str, v: &str, max: usize| -> Result<String, FieldError> {
+        if v.chars().count() > max {
+            return Err(FieldError::new(
+                "too_long",
+                f,
+                format!("{l}最多{max}字"),
+                format!("{f} must be at most {max} characters"),
+            ));
+        }
+        Ok(v.trim().to_string())
+    };
+    let deadline = match input.deadline.as_deref().filter(|d| !d.trim().is_empty()) {
+        Some(d) => Some(taizhang_domain::dates::parse("deadline", d)?),
+        None => None,
+    };
+    if input.assign && deadline.is_none() {
+        return Err(FieldError::new(
+            "required",
+            "deadline",
+            "交办必须填写办结时限",
+            "assigning needs a deadline",
+        )
+        .into());
+    }
+    let mut tx = app.store.begin().await?;
+    let ledger = store::get_ledger(&mut tx, &actor.scope(Permission::ItemRead), ledger_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if !actor.scope(Permission::ItemSupervise).contains(
+        ledger.owner_unit_id,
+        &ledger.owner_path,
+        None,
+    ) {
+        return Err(ServiceError::Forbidden);
+    }
+    let lead = taizhang_store::units::get(
+        &mut tx,
+        &actor.scope(Permission::UnitRead),
+        input.lead_unit_id,
+    )
+    .await?;
+    let Some(lead) = lead.filter(|u| u.active) else {
+        return Err(FieldError::new(
+            "not_found",
+            "lead_unit_id",
+            format!(
+                "牵头单位{}不存在、已停用或不在您的数据范围内",
+                input.lead_unit_id
+            ),
+            format!(
+                "lead unit {} does not exist, is deactivated or is outside your data scope",
+                input.lead_unit_id
+            ),
+        )
+        .into());
+    };
+    let number = match input
+        .number
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(n) => required_text("number", "编号", n, 40)?,
+        None => {
+            let n = store::count_items(
+                &mut tx,
+                &taizhang_domain::scope::Scope::everything(),
+                &ItemFilter {
+                    ledger_id: Some(ledger_id),
+                    limit: 1,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            format!("{}-{:03}", ledger.period, n + 1)
+        }
+    };
+    let new = NewItem {
+        ledger_id,
+        number,
+        source,
+        category: text("category", "类别", &input.category, 40)?,
+        urgency,
+        title,
+        requirements: text("requirements", "具体要求", &input.requirements, 4000)?,
+        instruction: text("instruction", "领导批示", &input.instruction, 4000)?,
+        leader: text("leader", "责任领导", &input.leader, 50)?,
+        supervisor: text("supervisor", "督办人", &input.supervisor, 50)?,
+        subject: text("subject", "涉及单位", &input.subject, 200)?,
+        lead_unit_id: lead.id,
+        level,
+        cycle,
+        measures: text("measures", "整改措施", &input.measures, 4000)?,
+        state: ItemState::Draft.as_str().to_string(),
+        assigned_on: None,
+        deadline: ymd(deadline),
+    };
+    let id = store::insert_item(&mut tx, &new, app.now())
+        .await
+        .map_err(|e| match e {
+            taizhang_store::StoreError::Duplicate { .. } => ServiceError::Invalid(FieldError::new(
+                "duplicate",
+                "number",
+                format!("编号“{}”在本台账中已存在", new.number),
+                format!("number '{}' already exists in this ledger", new.number),
+            )),
+            other => other.into(),
+        })?;
+    let item = store::get_item(&mut tx, &taizhang_domain::scope::Scope::everything(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    record(
+        app,
+        &mut tx,
+        actor,
+        "item.create",
+        "item",
+        id,
+        Some(item.lead_unit_id),
+        None::<&()>,
+        Some(&item),
+    )
+    .await?;
+    let item = if input.assign {
+        let d = deadline.ok_or(ServiceError::NotFound)?;
+        apply_in(
+            app,
+            &mut tx,
+            actor,
+            item,
+            Action::Assign { deadline: d },
+            today(app),
+        )
+        .await?
+    } else {
+        item
+    };
+    tx.commit().await?;
+    Ok(view(item, ledger.yellow_days, today(app)))
+}
+
+/// How the actor stands to the item: handler of its lead unit, supervisor over it, or neither.
+fn relation(actor: &Actor, item: &Item) -> rules::Actor {
+    rules::Actor {
+        user_id: actor.user_id,
+        is_handler: actor.scope(Permission::ItemHandle).contains(
+            item.lead_unit_id,
+            &item.lead_path,
+            None,
+        ),
+        is_supervisor: actor.scope(Permission::ItemSupervise).contains(
+            item.lead_unit_id,
+            &item.lead_path,
+            None,
+        ),
+    }
+}
+
+async fn apply_in(
+    app: &App,
+    tx: &mut taizhang_store::Tx,
+    actor: &Actor,
+    item: Item,
+    action: Action,
+    on: NaiveDate,
+) -> Result<Item> {
+    let who = relation(actor, &item);
+    if !who.is_handler && !who.is_supervisor {
+        return Err(ServiceError::Forbidden);
+    }
+    let from = ItemState::parse("state", &item.state)?;
+    let facts = ItemFacts {
+        state: from,
+        assigned_on: date(&item.assigned_on),
+        deadline: date(&item.deadline),
+        original_deadline: date(&item.original_deadline),
+        extension_requested: date(&item.extension_requested),
+        submitted_by: item.submitted_by,
+    };
+    let next = rules::apply(&facts, &action, who, on)?;
+    let result = match &action {
+        Action::Submit { result } => result.trim().to_string(),
+        _ => item.result.clone(),
+    };
+    let closed_on = if next.state == ItemState::Closed && from != ItemState::Closed {
+        Some(on)
+    } else {
+        date(&item.closed_on)
+    };
+    let reminders = item.reminders + i64::from(matches!(action, Action::Remind { .. }));
+    let change = store::ItemStateChange {
+        state: next.state.as_str().to_string(),
+        assigned_on: ymd(next.assigned_on),
+        deadline: ymd(next.deadline),
+        original_deadline: ymd(next.original_deadline),
+        extension_requested: ymd(next.extension_requested),
+        submitted_by: next.submitted_by,
+        closed_on: ymd(closed_on),
+        result,
+        reminders,
+    };
+    store::update_item_state(tx, item.id, item.version, &change, app.now()).await?;
+    let detail = serde_json::to_string(&action).unwrap_or_else(|_| "{}".into());
+    store::insert_event(
+        tx,
+        item.id,
+        app.now(),
+        &on.format("%Y-%m-%d").to_string(),
+        (actor.user_id > 0).then_some(actor.user_id),
+        &actor.display_name,
+        action.name(),
+        from.as_str(),
+        next.state.as_str(),
+        &detail,
+    )
+    .await?;
+    let after = store::get_item(tx, &taizhang_domain::scope::Scope::everything(), item.id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    record(
+        app,
+        tx,
+        actor,
+        &format!("item.{}", action.name()),
+        "item",
+        item.id,
+        Some(item.lead_unit_id),
+        Some(&item),
+        Some(&after),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Applies a workflow action to an item the caller has read at `version`.
+pub async fn act(
+    app: &App,
+    actor: &Actor,
+    item_id: i64,
+    version: i64,
+    action: Action,
+) -> Result<ItemView> {
+    let mut tx = app.store.begin().await?;
+    let item = store::get_item(&mut tx, &actor.scope(Permission::ItemRead), item_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if item.version != version {
+        return Err(ServiceError::StaleVersion);
+    }
+    let ledger = store::get_ledger(
+        &mut tx,
+        &taizhang_domain::scope::Scope::everything(),
+        item.ledger_id,
+    )
+    .await?
+    .ok_or(ServiceError::NotFound)?;
+    let after = apply_in(app, &mut tx, actor, item, action, today(app)).await?;
+    tx.commit().await?;
+    Ok(view(after, ledger.yellow_days, today(app)))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemDetail {
+    #[serde(flatten)]
+    pub view: ItemView,
+    pub events: Vec<ItemEvent>,
+}
+
+pub async fn get_item(app: &App, actor: &Actor, id: i64) -> Result<ItemDetail> {
+    let mut c = app.store.conn().await?;
+    let item = store::get_item(&mut c, &actor.scope(Permission::ItemRead), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let ledger = store::get_ledger(
+        &mut c,
+        &taizhang_domain::scope::Scope::everything(),
+        item.ledger_id,
+    )
+    .await?
+    .ok_or(ServiceError::NotFound)?;
+    let events = store::events(&mut c, id).await?;
+    Ok(ItemDetail {
+        view: view(item, ledger.yellow_days, today(app)),
+        events,
+    })
+}
+
+pub async fn list_items(
+    app: &App,
+    actor: &Actor,
+    filter: &ItemFilter,
+) -> Result<(Vec<ItemView>, i64)> {
+    let mut c = app.store.conn().await?;
+    let scope = actor.scope(Permission::ItemRead);
+    let yellow = match filter.ledger_id {
+        Some(id) => {
+            store::get_ledger(&mut c, &scope, id)
+                .await?
+                .ok_or(ServiceError::NotFound)?
+                .yellow_days
+        }
+        None => 3,
+    };
+    let items = store::list_items(&mut c, &scope, filter).await?;
+    let total = store::count_items(&mut c, &scope, filter).await?;
+    let t = today(app);
+    Ok((
+        items.into_iter().map(|i| view(i, yellow, t)).collect(),
+        total,
+    ))
+}
+
+/// The figures of a set of items, each share printed with its denominator.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    /// 问题总数: every item sent out (drafts and cancelled items excluded).
+    pub total: i64,
+    /// 已办结 (已销号, archived included).
+    pub closed: i64,
+    /// 正在办理 = total − closed.
+    pub in_progress: i64,
+    /// 按期办结: closed on or before the deadline in force (approved extensions count).
+    pub closed_on_time: i64,
+    /// 超期: open and past the deadline today.
+    pub overdue: i64,
+    /// 办结率 = closed ÷ total, in percent.
+    pub closed_rate: Option<f64>,
+    /// 按期办结率 = closed_on_time ÷ closed, in percent.
+    pub on_time_rate: Option<f64>,
+    /// Average working days from 交办 to 销号.
+    pub avg_days_to_close: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FigureGroup {
+    pub key: String,
+    pub label: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerFigures {
+    pub as_of: String,
+    pub overall: Figures,
+    pub by_unit: Vec<FigureGroup>,
+    pub by_source: Vec<FigureGroup>,
+    pub by_category: Vec<FigureGroup>,
+    pub by_level: Vec<FigureGroup>,
+}
+
+fn pct(n: i64, d: i64) -> Option<f64> {
+    (d > 0).then(|| (n as f64) * 100.0 / (d as f64))
+}
+
+#[derive(Default)]
+struct Acc {
+    f: Figures,
+    days: i64,
+    days_n: i64,
+}
+
+impl Acc {
+    fn add(&mut self, r: &store::FigureRow, today: NaiveDate) {
+        let state = ItemState::parse("state", &r.state).unwrap_or(ItemState::Draft);
+        let closed = r.closed_on.is_some();
+        if state == ItemState::Draft
+            || (!closed && matches!(state, ItemState::Cancelled | ItemState::Archived))
+        {
+            return;
+        }
+        self.f.total += 1;
+        let deadline = date(&r.deadline);
+        if closed {
+            self.f.closed += 1;
+            let on = date(&r.closed_on);
+            if let (Some(on), Some(dl)) = (on, deadline) {
+                if on <= dl {
+                    self.f.closed_on_time += 1;
+                }
+            }
+            if let (Some(a), Some(on)) = (date(&r.assigned_on), on) {
+                self.days += calendar().working_days_between(a, on).0;
+                self.days_n += 1;
+            }
+        } else if state.is_open() && deadline.is_some_and(|d| d < today) {
+            self.f.overdue += 1;
+        }
+    }
+
+    fn done(mut self) -> Figures {
+        self.f.in_progress = self.f.total - self.f.closed;
+        self.f.closed_rate = pct(self.f.closed, self.f.total);
+        self.f.on_time_rate = pct(self.f.closed_on_time, self.f.closed);
+        self.f.avg_days_to_close = (self.days_n > 0).then(|| self.days as f64 / self.days_n as f64);
+        self.f
+    }
+}
+
+fn group(
+    rows: &[store::FigureRow],
+    today: NaiveDate,
+    key: impl Fn(&store::FigureRow) -> (String, String),
+) -> Vec<FigureGroup> {
+    let mut m: BTreeMap<String, (String, Acc)> = BTreeMap::new();
+    for r in rows {
+        let (k, label) = key(r);
+        m.entry(k)
+            .or_insert_with(|| (label, Acc::default()))
+            .1
+            .add(r, today);
+    }
+    m.into_iter()
+        .map(|(key, (label, acc))| FigureGroup {
+            key,
+            label,
+            figures: acc.done(),
+        })
+        .collect()
+}
+
+/// The figures of the items in scope matching `filter`, overall and by unit (ranked by on-time
+/// close-out), source, category and level.
+pub async fn figures(app: &App, actor: &Actor, filter: &ItemFilter) -> Result<LedgerFigures> {
+    let mut c = app.store.conn().await?;
+    let scope = actor.scope(Permission::ItemRead);
+    if let Some(id) = filter.ledger_id {
+        store::get_ledger(&mut c, &scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+    }
+    let rows = store::figure_rows(&mut c, &scope, filter).await?;
+    let t = today(app);
+    let mut all = Acc::default();
+    for r in &rows {
+        all.add(r, t);
+    }
+    let mut by_unit = group(&rows, t, |r| {
+        (r.lead_unit_id.to_string(), r.lead_unit_name.clone())
+    });
+    by_unit.sort_by(|a, b| {
+        let k = |g: &FigureGroup| (g.figures.on_time_rate.unwrap_or(-1.0), g.figures.closed);
+        k(b).partial_cmp(&k(a))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    let level_label = |c: &str| {
+        LEVELS
+            .iter()
+            .find(|l| l.0 == c)
+            .map(|l| l.1.to_string())
+            .unwrap_or_else(|| c.to_string())
+    };
+    Ok(LedgerFigures {
+        as_of: t.format("%Y-%m-%d").to_string(),
+        overall: all.done(),
+        by_unit,
+        by_source: group(&rows, t, |r| (r.source.clone(), r.source.clone())),
+        by_category: group(&rows, t, |r| (r.category.clone(), r.category.clone())),
+        by_level: group(&rows, t, |r| (r.level.clone(), level_label(&r.level))),
+    })
+}

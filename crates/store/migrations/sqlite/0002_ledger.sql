@@ -1,0 +1,73 @@
+-- Supervision ledgers (督办台账) and their items (事项). Dates are 'YYYY-MM-DD' text.
+CREATE TABLE ledgers (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    name           TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    owner_unit_id  INTEGER NOT NULL REFERENCES units(id),
+    period         TEXT NOT NULL,
+    yellow_days    INTEGER NOT NULL DEFAULT 3,
+    active         BOOLEAN NOT NULL DEFAULT 1,
+    version        INTEGER NOT NULL DEFAULT 1,
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    UNIQUE (owner_unit_id, name)
+);
+
+CREATE TABLE items (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    ledger_id           INTEGER NOT NULL REFERENCES ledgers(id),
+    number              TEXT NOT NULL,
+    source              TEXT NOT NULL,
+    category            TEXT NOT NULL DEFAULT '',
+    urgency             TEXT NOT NULL DEFAULT '一般',
+    title               TEXT NOT NULL,
+    requirements        TEXT NOT NULL DEFAULT '',
+    instruction         TEXT NOT NULL DEFAULT '',
+    leader              TEXT NOT NULL DEFAULT '',
+    supervisor          TEXT NOT NULL DEFAULT '',
+    subject             TEXT NOT NULL DEFAULT '',
+    lead_unit_id        INTEGER NOT NULL REFERENCES units(id),
+    level               TEXT NOT NULL DEFAULT 'local',
+    cycle               TEXT NOT NULL DEFAULT 'none',
+    measures            TEXT NOT NULL DEFAULT '',
+    result              TEXT NOT NULL DEFAULT '',
+    state               TEXT NOT NULL,
+    assigned_on         TEXT,
+    deadline            TEXT,
+    original_deadline   TEXT,
+    extension_requested TEXT,
+    submitted_by        INTEGER,
+    closed_on           TEXT,
+    reminders           INTEGER NOT NULL DEFAULT 0,
+    version             INTEGER NOT NULL DEFAULT 1,
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL,
+    UNIQUE (ledger_id, number)
+);
+CREATE INDEX items_ledger_state ON items(ledger_id, state);
+CREATE INDEX items_lead ON items(lead_unit_id, state);
+CREATE INDEX items_deadline ON items(deadline);
+
+-- 协办单位: cooperating units, each with its own progress.
+CREATE TABLE item_units (
+    item_id   INTEGER NOT NULL REFERENCES items(id),
+    unit_id   INTEGER NOT NULL REFERENCES units(id),
+    progress  INTEGER NOT NULL DEFAULT 0,
+    note      TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (item_id, unit_id)
+);
+
+-- The item's timeline: transitions, progress reports (进展反馈), reminders (催办).
+CREATE TABLE item_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id     INTEGER NOT NULL REFERENCES items(id),
+    at          INTEGER NOT NULL,
+    on_date     TEXT NOT NULL,
+    actor_id    INTEGER,
+    actor_name  TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    state_from  TEXT NOT NULL,
+    state_to    TEXT NOT NULL,
+    detail      TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX item_events_item ON item_events(item_id, id);

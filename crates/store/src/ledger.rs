@@ -1,0 +1,489 @@
+//! Supervision ledgers (督办台账), their items (事项), cooperating units and timelines.
+//! An item is inside a caller's scope when its lead unit (牵头单位) or its ledger's owner unit is.
+
+use crate::sql::{Arg, Filter, like_contains};
+use crate::{AsConn, Result, StoreError, bind_all, map_err, run};
+use serde::Serialize;
+use sqlx::AssertSqlSafe;
+use taizhang_domain::scope::Scope;
+use taizhang_domain::unit::subtree_upper;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Ledger {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub owner_unit_id: i64,
+    pub owner_unit_name: String,
+    #[serde(skip)]
+    pub owner_path: String,
+    pub period: String,
+    pub yellow_days: i64,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const LEDGER_COLS: &str = "l.id, l.name, l.kind, l.owner_unit_id, o.name AS owner_unit_name, o.path AS owner_path, \
+    l.period, l.yellow_days, l.active, l.version, l.created_at, l.updated_at";
+
+#[derive(Debug, Clone)]
+pub struct NewLedger {
+    pub name: String,
+    pub kind: String,
+    pub owner_unit_id: i64,
+    pub period: String,
+    pub yellow_days: i64,
+}
+
+pub async fn insert_ledger(c: &mut impl AsConn, l: &NewLedger, now: i64) -> Result<i64> {
+    let r: (i64,) = run!(c, |x| {
+        sqlx::query_as(
+        "INSERT INTO ledgers (name, kind, owner_unit_id, period, yellow_days, active, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, TRUE, 1, $6, $6) RETURNING id"
+    )
+    .bind(&l.name)
+    .bind(&l.kind)
+    .bind(l.owner_unit_id)
+    .bind(&l.period)
+    .bind(l.yellow_days)
+    .bind(now)
+    .fetch_one(&mut *x)
+    .await
+    .map_err(map_err)?
+    });
+    Ok(r.0)
+}
+
+/// A ledger is visible when its owner unit is in scope, or when any of its items is.
+pub async fn get_ledger(c: &mut impl AsConn, scope: &Scope, id: i64) -> Result<Option<Ledger>> {
+    let mut f = Filter::default();
+    let a = f.arg(Arg::I64(id));
+    f.push(format!("l.id = {a}"));
+    ledger_scope(&mut f, scope);
+    let sql = format!(
+        "SELECT {LEDGER_COLS} FROM ledgers l JOIN units o ON o.id = l.owner_unit_id{}",
+        f.where_sql()
+    );
+    Ok(run!(c, |x| bind_all!(
+        sqlx::query_as::<_, Ledger>(AssertSqlSafe(sql)),
+        &f.args
+    )
+    .fetch_optional(&mut *x)
+    .await?))
+}
+
+fn ledger_scope(f: &mut Filter, scope: &Scope) {
+    if scope.all {
+        return;
+    }
+    let mut inner = Filter {
+        conds: Vec::new(),
+        args: std::mem::take(&mut f.args),
+    };
+    inner.push("i.ledger_id = l.id".into());
+    inner.scope(scope, "lu.path", "lu.id", None);
+    let exists = format!(
+        "EXISTS (SELECT 1 FROM items i JOIN units lu ON lu.id = i.lead_unit_id WHERE {})",
+        inner.conds.join(" AND ")
+    );
+    let mut own = Filter {
+        conds: Vec::new(),
+        args: std::mem::take(&mut inner.args),
+    };
+    own.scope(scope, "o.path", "o.id", None);
+    f.args = own.args;
+    f.push(format!("({} OR {exists})", own.conds.join(" AND ")));
+}
+
+pub async fn list_ledgers(c: &mut impl AsConn, scope: &Scope) -> Result<Vec<Ledger>> {
+    let mut f = Filter::default();
+    ledger_scope(&mut f, scope);
+    let sql = format!(
+        "SELECT {LEDGER_COLS} FROM ledgers l JOIN units o ON o.id = l.owner_unit_id{} ORDER BY l.id",
+        f.where_sql()
+    );
+    Ok(run!(c, |x| bind_all!(
+        sqlx::query_as::<_, Ledger>(AssertSqlSafe(sql)),
+        &f.args
+    )
+    .fetch_all(&mut *x)
+    .await?))
+}
+
+/// Finds a ledger by id or by exact name, inside the scope.
+pub async fn find_ledger(
+    c: &mut impl AsConn,
+    scope: &Scope,
+    id_or_name: &str,
+) -> Result<Option<Ledger>> {
+    if let Ok(id) = id_or_name.parse::<i64>() {
+        return get_ledger(c, scope, id).await;
+    }
+    Ok(list_ledgers(c, scope)
+        .await?
+        .into_iter()
+        .find(|l| l.name == id_or_name))
+}
+
+/// An item (事项) as stored, with the names it points to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Item {
+    pub id: i64,
+    pub ledger_id: i64,
+    pub number: String,
+    pub source: String,
+    pub category: String,
+    pub urgency: String,
+    pub title: String,
+    pub requirements: String,
+    pub instruction: String,
+    pub leader: String,
+    pub supervisor: String,
+    pub subject: String,
+    pub lead_unit_id: i64,
+    pub lead_unit_name: String,
+    #[serde(skip)]
+    pub lead_path: String,
+    pub level: String,
+    pub cycle: String,
+    pub measures: String,
+    pub result: String,
+    pub state: String,
+    pub assigned_on: Option<String>,
+    pub deadline: Option<String>,
+    pub original_deadline: Option<String>,
+    pub extension_requested: Option<String>,
+    pub submitted_by: Option<i64>,
+    pub closed_on: Option<String>,
+    pub reminders: i64,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const ITEM_COLS: &str = "i.id, i.ledger_id, i.number, i.source, i.category, i.urgency, i.title, i.requirements, \
+    i.instruction, i.leader, i.supervisor, i.subject, i.lead_unit_id, lu.name AS lead_unit_name, lu.path AS lead_path, \
+    i.level, i.cycle, i.measures, i.result, i.state, i.assigned_on, i.deadline, i.original_deadline, \
+    i.extension_requested, i.submitted_by, i.closed_on, i.reminders, i.version, i.created_at, i.updated_at";
+
+const ITEM_FROM: &str = "items i JOIN units lu ON lu.id = i.lead_unit_id JOIN ledgers l ON l.id = i.ledger_id \
+    JOIN units o ON o.id = l.owner_unit_id";
+
+/// Fields of a new item, validated by the service.
+#[derive(Debug, Clone, Default)]
+pub struct NewItem {
+    pub ledger_id: i64,
+    pub number: String,
+    pub source: String,
+    pub category: String,
+    pub urgency: String,
+    pub title: String,
+    pub requirements: String,
+    pub instruction: String,
+    pub leader: String,
+    pub supervisor: String,
+    pub subject: String,
+    pub lead_unit_id: i64,
+    pub level: String,
+    pub cycle: String,
+    pub measures: String,
+    pub state: String,
+    pub assigned_on: Option<String>,
+    pub deadline: Option<String>,
+}
+
+pub async fn insert_item(c: &mut impl AsConn, it: &NewItem, now: i64) -> Result<i64> {
+    let r: (i64,) = run!(c, |x| {
+        sqlx::query_as(
+        "INSERT INTO items (ledger_id, number, source, category, urgency, title, requirements, instruction, leader, \
+         supervisor, subject, lead_unit_id, level, cycle, measures, result, state, assigned_on, deadline, reminders, \
+         version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, '', \
+         $16, $17, $18, 0, 1, $19, $19) RETURNING id"
+    )
+    .bind(it.ledger_id)
+    .bind(&it.number)
+    .bind(&it.source)
+    .bind(&it.category)
+    .bind(&it.urgency)
+    .bind(&it.title)
+    .bind(&it.requirements)
+    .bind(&it.instruction)
+    .bind(&it.leader)
+    .bind(&it.supervisor)
+    .bind(&it.subject)
+    .bind(it.lead_unit_id)
+    .bind(&it.level)
+    .bind(&it.cycle)
+    .bind(&it.measures)
+    .bind(&it.state)
+    .bind(&it.assigned_on)
+    .bind(&it.deadline)
+    .bind(now)
+    .fetch_one(&mut *x)
+    .await
+    .map_err(map_err)?
+    });
+    Ok(r.0)
+}
+
+fn item_scope(f: &mut Filter, scope: &Scope) {
+    f.scope_any(scope, &[("lu.path", "lu.id"), ("o.path", "o.id")], None);
+}
+
+pub async fn get_item(c: &mut impl AsConn, scope: &Scope, id: i64) -> Result<Option<Item>> {
+    let mut f = Filter::default();
+    let a = f.arg(Arg::I64(id));
+    f.push(format!("i.id = {a}"));
+    item_scope(&mut f, scope);
+    let sql = format!("SELECT {ITEM_COLS} FROM {ITEM_FROM}{}", f.where_sql());
+    Ok(run!(c, |x| bind_all!(
+        sqlx::query_as::<_, Item>(AssertSqlSafe(sql)),
+        &f.args
+    )
+    .fetch_optional(&mut *x)
+    .await?))
+}
+
+/// What to list. Dates are `YYYY-MM-DD`.
+#[derive(Debug, Clone, Default)]
+pub struct ItemFilter {
+    pub ledger_id: Option<i64>,
+    pub states: Vec<String>,
+    /// Lead unit inside this subtree (path prefix).
+    pub lead_under: Option<String>,
+    pub source: Option<String>,
+    pub category: Option<String>,
+    pub level: Option<String>,
+    pub deadline_from: Option<String>,
+    pub deadline_to: Option<String>,
+    /// Open and past the deadline on this date.
+    pub overdue_on: Option<String>,
+    pub q: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+fn item_filter(scope: &Scope, filter: &ItemFilter) -> Filter {
+    let mut f = Filter::default();
+    item_scope(&mut f, scope);
+    if let Some(l) = filter.ledger_id {
+        let a = f.arg(Arg::I64(l));
+        f.push(format!("i.ledger_id = {a}"));
+    }
+    if !filter.states.is_empty() {
+        let ph: Vec<String> = filter
+            .states
+            .iter()
+            .map(|s| f.arg(Arg::Str(s.clone())))
+            .collect();
+        f.push(format!("i.state IN ({})", ph.join(", ")));
+    }
+    if let Some(p) = &filter.lead_under {
+        let a = f.arg(Arg::Str(p.clone()));
+        let b = f.arg(Arg::Str(subtree_upper(p)));
+        f.push(format!("lu.path >= {a} AND lu.path < {b}"));
+    }
+    for (col, v) in [
+        ("i.source", &filter.source),
+        ("i.category", &filter.category),
+        ("i.level", &filter.level),
+    ] {
+        if let Some(v) = v {
+            let a = f.arg(Arg::Str(v.clone()));
+            f.push(format!("{col} = {a}"));
+        }
+    }
+    if let Some(d) = &filter.deadline_from {
+        let a = f.arg(Arg::Str(d.clone()));
+        f.push(format!("i.deadline >= {a}"));
+    }
+    if let Some(d) = &filter.deadline_to {
+        let a = f.arg(Arg::Str(d.clone()));
+        f.push(format!("i.deadline <= {a}"));
+    }
+    if let Some(d) = &filter.overdue_on {
+        let a = f.arg(Arg::Str(d.clone()));
+        f.push(format!(
+            "i.state IN ('assigned', 'in_progress', 'submitted', 'escalated') AND i.deadline < {a}"
+        ));
+    }
+    if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
+        let a = f.arg(Arg::Str(like_contains(q)));
+        f.push(format!("(i.title LIKE {a} ESCAPE '\\' OR i.number LIKE {a} ESCAPE '\\' OR i.subject LIKE {a} ESCAPE '\\')"));
+    }
+    f
+}
+
+pub async fn list_items(
+    c: &mut impl AsConn,
+    scope: &Scope,
+    filter: &ItemFilter,
+) -> Result<Vec<Item>> {
+    let mut f = item_filter(scope, filter);
+    let lim = f.arg(Arg::I64(filter.limit.clamp(1, 10_000)));
+    let off = f.arg(Arg::I64(filter.offset.max(0)));
+    let sql = format!(
+        "SELECT {ITEM_COLS} FROM {ITEM_FROM}{} ORDER BY i.id LIMIT {lim} OFFSET {off}",
+        f.where_sql()
+    );
+    Ok(run!(c, |x| bind_all!(
+        sqlx::query_as::<_, Item>(AssertSqlSafe(sql)),
+        &f.args
+    )
+    .fetch_all(&mut *x)
+    .await?))
+}
+
+pub async fn count_items(c: &mut impl AsConn, scope: &Scope, filter: &ItemFilter) -> Result<i64> {
+    let f = item_filter(scope, filter);
+    let sql = format!("SELECT count(*) FROM {ITEM_FROM}{}", f.where_sql());
+    let r: (i64,) = run!(c, |x| bind_all!(
+        sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql)),
+        &f.args
+    )
+    .fetch_one(&mut *x)
+    .await?);
+    Ok(r.0)
+}
+
+/// Workflow facts written back after a transition.
+#[derive(Debug, Clone)]
+pub struct ItemStateChange {
+    pub state: String,
+    pub assigned_on: Option<String>,
+    pub deadline: Option<String>,
+    pub original_deadline: Option<String>,
+    pub extension_requested: Option<String>,
+    pub submitted_by: Option<i64>,
+    pub closed_on: Option<String>,
+    pub result: String,
+    pub reminders: i64,
+}
+
+pub async fn update_item_state(
+    c: &mut impl AsConn,
+    id: i64,
+    version: i64,
+    ch: &ItemStateChange,
+    now: i64,
+) -> Result<()> {
+    let n = run!(c, |x| sqlx::query(
+        "UPDATE items SET state = $1, assigned_on = $2, deadline = $3, original_deadline = $4, \
+         extension_requested = $5, submitted_by = $6, closed_on = $7, result = $8, reminders = $9, \
+         version = version + 1, updated_at = $10 WHERE id = $11 AND version = $12"
+    )
+    .bind(&ch.state)
+    .bind(&ch.assigned_on)
+    .bind(&ch.deadline)
+    .bind(&ch.original_deadline)
+    .bind(&ch.extension_requested)
+    .bind(ch.submitted_by)
+    .bind(&ch.closed_on)
+    .bind(&ch.result)
+    .bind(ch.reminders)
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(&mut *x)
+    .await?
+    .rows_affected());
+    if n == 0 {
+        return Err(StoreError::StaleVersion { expected: version });
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ItemEvent {
+    pub id: i64,
+    pub item_id: i64,
+    pub at: i64,
+    pub on_date: String,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub action: String,
+    pub state_from: String,
+    pub state_to: String,
+    pub detail: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_event(
+    c: &mut impl AsConn,
+    item_id: i64,
+    at: i64,
+    on_date: &str,
+    actor_id: Option<i64>,
+    actor_name: &str,
+    action: &str,
+    from: &str,
+    to: &str,
+    detail: &str,
+) -> Result<()> {
+    run!(c, |x| {
+        sqlx::query(
+        "INSERT INTO item_events (item_id, at, on_date, actor_id, actor_name, action, state_from, state_to, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    )
+    .bind(item_id)
+    .bind(at)
+    .bind(on_date)
+    .bind(actor_id)
+    .bind(actor_name)
+    .bind(action)
+    .bind(from)
+    .bind(to)
+    .bind(detail)
+    .execute(&mut *x)
+    .await?
+    .rows_affected()
+    });
+    Ok(())
+}
+
+pub async fn events(c: &mut impl AsConn, item_id: i64) -> Result<Vec<ItemEvent>> {
+    Ok(run!(c, |x| {
+        sqlx::query_as::<_, ItemEvent>(
+        "SELECT id, item_id, at, on_date, actor_id, actor_name, action, state_from, state_to, detail \
+         FROM item_events WHERE item_id = $1 ORDER BY id"
+    )
+    .bind(item_id)
+    .fetch_all(&mut *x)
+    .await?
+    }))
+}
+
+/// The rows the figures are computed from: one per item in scope matching the filter.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FigureRow {
+    pub lead_unit_id: i64,
+    pub lead_unit_name: String,
+    pub source: String,
+    pub category: String,
+    pub level: String,
+    pub state: String,
+    pub assigned_on: Option<String>,
+    pub deadline: Option<String>,
+    pub closed_on: Option<String>,
+}
+
+pub async fn figure_rows(
+    c: &mut impl AsConn,
+    scope: &Scope,
+    filter: &ItemFilter,
+) -> Result<Vec<FigureRow>> {
+    let f = item_filter(scope, filter);
+    let sql = format!(
+        "SELECT i.lead_unit_id, lu.name AS lead_unit_name, i.source, i.category, i.level, i.state, i.assigned_on, \
+         i.deadline, i.closed_on FROM {ITEM_FROM}{}",
+        f.where_sql()
+    );
+    Ok(run!(c, |x| bind_all!(
+        sqlx::query_as::<_, FigureRow>(AssertSqlSafe(sql)),
+        &f.args
+    )
+    .fetch_all(&mut *x)
+    .await?))
+}
