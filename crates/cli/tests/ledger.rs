@@ -377,3 +377,142 @@ async fn cli_ledger_stats_prints_the_figures() {
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v.as_array().map(Vec::len), Some(2));
 }
+
+#[tokio::test]
+async fn item_page_offers_only_the_allowed_actions_and_forms_go_through_the_rules() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let r = unit(&t.app, None, "R", "县").await;
+    let a = unit(&t.app, Some(&r), "A", "第三小学").await;
+    user(
+        &t.app,
+        "sup",
+        &r,
+        Role::Supervisor,
+        ScopeKind::OwnUnitAndBelow,
+    )
+    .await;
+    user(&t.app, "hand", &a, Role::Handler, ScopeKind::OwnUnit).await;
+    let sys = taizhang_service::Actor::system("test");
+    let l = taizhang_service::ledger::create_ledger(
+        &t.app,
+        &sys,
+        taizhang_service::ledger::CreateLedger {
+            name: "台账".into(),
+            kind: "督办".into(),
+            owner_unit_id: r.id,
+            period: "2026".into(),
+            yellow_days: None,
+        },
+    )
+    .await
+    .expect("ledger");
+    let it = taizhang_service::ledger::create_item(
+        &t.app,
+        &sys,
+        l.id,
+        taizhang_service::ledger::CreateItem {
+            source: "督查检查".into(),
+            title: "操场护栏".into(),
+            lead_unit_id: a.id,
+            deadline: Some("2099-1-5".into()),
+            assign: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("item");
+    let browser = |name: &'static str| {
+        let base = t.base.clone();
+        async move {
+            let c = reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .expect("client");
+            c.post(format!("{base}/login"))
+                .form(&[("username", name), ("password", PW), ("next", "/")])
+                .send()
+                .await
+                .expect("login");
+            c
+        }
+    };
+    let hand = browser("hand").await;
+    let page = hand
+        .get(format!("{}/items/{}", t.base, it.item.id))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("data-action=\"accept\"") && !page.contains("data-action=\"close\""),
+        "{page}"
+    );
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf")
+        .to_string();
+    let post = |version: &'static str, action: &'static str, text: &'static str| {
+        let (c, url, csrf) = (
+            hand.clone(),
+            format!("{}/items/{}/act", t.base, it.item.id),
+            csrf.clone(),
+        );
+        async move {
+            c.post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("version", version),
+                    ("action", action),
+                    ("text", text),
+                ])
+                .send()
+                .await
+                .expect("post")
+                .text()
+                .await
+                .expect("text")
+        }
+    };
+    assert!(post("2", "accept", "").await.contains("办理中"));
+    // The task list shows it while it is in progress.
+    let tasks = hand
+        .get(format!("{}/tasks", t.base))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(tasks.contains("操场护栏"));
+    assert!(post("3", "submit", "护栏已更换").await.contains("待审核"));
+    // Forged: a handler posting "close" is refused by the rules, not just hidden.
+    let html = post("4", "close", "").await;
+    assert!(
+        html.contains("只有对牵头单位有督办权限的督办员才能“销号”"),
+        "{html}"
+    );
+    // The supervisor's ledger page lists the item and ranks the unit.
+    let sup = browser("sup").await;
+    let lp = sup
+        .get(format!("{}/ledgers/{}", t.base, l.id))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(lp.contains("操场护栏") && lp.contains("第三小学") && lp.contains("问题总数"));
+    let bad = sup
+        .get(format!("{}/ledgers/{}?deadline_from=someday", t.base, l.id))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(bad.contains("“someday”不是有效日期"), "{bad}");
+}

@@ -489,6 +489,7 @@ async fn apply_in(
         submitted_by: next.submitted_by,
         closed_on: ymd(closed_on),
         result,
+        last_action: action.name().to_string(),
         reminders,
     };
     store::update_item_state(tx, item.id, item.version, &change, app.now()).await?;
@@ -666,10 +667,10 @@ impl Acc {
         if closed {
             self.f.closed += 1;
             let on = date(&r.closed_on);
-            if let (Some(on), Some(dl)) = (on, deadline) {
-                if on <= dl {
-                    self.f.closed_on_time += 1;
-                }
+            if let (Some(on), Some(dl)) = (on, deadline)
+                && on <= dl
+            {
+                self.f.closed_on_time += 1;
             }
             if let (Some(a), Some(on)) = (date(&r.assigned_on), on) {
                 self.days += calendar().working_days_between(a, on).0;

@@ -157,6 +157,8 @@ pub struct Item {
     pub extension_requested: Option<String>,
     pub submitted_by: Option<i64>,
     pub closed_on: Option<String>,
+    /// The last workflow action (e.g. `return` marks 被退回).
+    pub last_action: String,
     pub reminders: i64,
     pub version: i64,
     pub created_at: i64,
@@ -166,7 +168,7 @@ pub struct Item {
 const ITEM_COLS: &str = "i.id, i.ledger_id, i.number, i.source, i.category, i.urgency, i.title, i.requirements, \
     i.instruction, i.leader, i.supervisor, i.subject, i.lead_unit_id, lu.name AS lead_unit_name, lu.path AS lead_path, \
     i.level, i.cycle, i.measures, i.result, i.state, i.assigned_on, i.deadline, i.original_deadline, \
-    i.extension_requested, i.submitted_by, i.closed_on, i.reminders, i.version, i.created_at, i.updated_at";
+    i.extension_requested, i.submitted_by, i.closed_on, i.last_action, i.reminders, i.version, i.created_at, i.updated_at";
 
 const ITEM_FROM: &str = "items i JOIN units lu ON lu.id = i.lead_unit_id JOIN ledgers l ON l.id = i.ledger_id \
     JOIN units o ON o.id = l.owner_unit_id";
@@ -359,6 +361,7 @@ pub struct ItemStateChange {
     pub submitted_by: Option<i64>,
     pub closed_on: Option<String>,
     pub result: String,
+    pub last_action: String,
     pub reminders: i64,
 }
 
@@ -369,10 +372,11 @@ pub async fn update_item_state(
     ch: &ItemStateChange,
     now: i64,
 ) -> Result<()> {
-    let n = run!(c, |x| sqlx::query(
+    let n = run!(c, |x| {
+        sqlx::query(
         "UPDATE items SET state = $1, assigned_on = $2, deadline = $3, original_deadline = $4, \
          extension_requested = $5, submitted_by = $6, closed_on = $7, result = $8, reminders = $9, \
-         version = version + 1, updated_at = $10 WHERE id = $11 AND version = $12"
+         last_action = $10, version = version + 1, updated_at = $11 WHERE id = $12 AND version = $13"
     )
     .bind(&ch.state)
     .bind(&ch.assigned_on)
@@ -383,12 +387,14 @@ pub async fn update_item_state(
     .bind(&ch.closed_on)
     .bind(&ch.result)
     .bind(ch.reminders)
+    .bind(&ch.last_action)
     .bind(now)
     .bind(id)
     .bind(version)
     .execute(&mut *x)
     .await?
-    .rows_affected());
+    .rows_affected()
+    });
     if n == 0 {
         return Err(StoreError::StaleVersion { expected: version });
     }

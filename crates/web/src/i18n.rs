@@ -9,6 +9,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("app", "台账 · 工作督办系统", "Taizhang · Work supervision"),
     ("home", "首页", "Home"),
     ("units", "组织机构", "Organisation"),
+    ("tasks", "我的待办", "My tasks"),
+    ("ledgers", "督办台账", "Ledgers"),
     ("users", "用户与角色", "Users and roles"),
     ("audit", "审计日志", "Audit trail"),
     ("login_log", "登录日志", "Sign-in log"),

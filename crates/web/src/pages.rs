@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login-log", get(login_log_page))
         .route("/tokens", get(tokens_page).post(token_create))
         .route("/tokens/{id}/revoke", post(token_revoke))
+        .merge(crate::pages_ledger::routes())
 }
 
 /// What every page's frame needs.
@@ -55,9 +56,9 @@ pub struct Layout {
 }
 
 #[derive(Deserialize, Default)]
-struct Flash {
-    ok: Option<String>,
-    err: Option<String>,
+pub(crate) struct Flash {
+    pub(crate) ok: Option<String>,
+    pub(crate) err: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Flash {
@@ -70,7 +71,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Flash {
     }
 }
 
-fn layout(
+pub(crate) fn layout(
     c: &PageCaller,
     title: &str,
     nav: &'static str,
@@ -89,7 +90,7 @@ fn layout(
     }
 }
 
-fn render(t: impl Template) -> Response {
+pub(crate) fn render(t: impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -99,7 +100,7 @@ fn render(t: impl Template) -> Response {
     }
 }
 
-fn msg(tr: Tr, e: &ServiceError) -> String {
+pub(crate) fn msg(tr: Tr, e: &ServiceError) -> String {
     if let ServiceError::Internal(d) = e {
         eprintln!("internal error: {d}");
     }
@@ -107,17 +108,17 @@ fn msg(tr: Tr, e: &ServiceError) -> String {
 }
 
 /// Redirects to `path` with a flash message in the query string.
-fn back(path: &str, key: &str, text: &str) -> Response {
+pub(crate) fn back(path: &str, key: &str, text: &str) -> Response {
     let sep = if path.contains('?') { '&' } else { '?' };
     let q = serde_urlencoded::to_string([(key, text)]).unwrap_or_default();
     Redirect::to(&format!("{path}{sep}{q}")).into_response()
 }
 
-fn done(c: &PageCaller, path: &str) -> Response {
+pub(crate) fn done(c: &PageCaller, path: &str) -> Response {
     back(path, "ok", c.tr.t("ok"))
 }
 
-fn home_crumb(tr: Tr) -> (String, String) {
+pub(crate) fn home_crumb(tr: Tr) -> (String, String) {
     (tr.t("home").to_string(), "/".to_string())
 }
 
@@ -250,8 +251,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Parts2 {
 }
 
 #[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
+pub(crate) struct CsrfForm {
+    pub(crate) csrf: String,
 }
 
 async fn logout(State(st): State<AppState>, c: PageCaller, Form(f): Form<CsrfForm>) -> Response {

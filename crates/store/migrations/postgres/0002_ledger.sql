@@ -38,6 +38,7 @@ CREATE TABLE items (
     extension_requested TEXT,
     submitted_by        BIGINT,
     closed_on           TEXT,
+    last_action         TEXT NOT NULL DEFAULT '',
     reminders           BIGINT NOT NULL DEFAULT 0,
     version             BIGINT NOT NULL DEFAULT 1,
     created_at          BIGINT NOT NULL,

@@ -38,6 +38,7 @@ CREATE TABLE items (
     extension_requested TEXT,
     submitted_by        INTEGER,
     closed_on           TEXT,
+    last_action         TEXT NOT NULL DEFAULT '',
     reminders           INTEGER NOT NULL DEFAULT 0,
     version             INTEGER NOT NULL DEFAULT 1,
     created_at          INTEGER NOT NULL,

@@ -1,0 +1,765 @@
+//! Pages of the supervision ledger (督办台账): ledgers with their figures, the item list with
+//! filters, the item page with its timeline and the actions the caller may take, and the
+//! handler's "my tasks" (我的待办).
+
+use crate::AppState;
+use crate::caller::PageCaller;
+use crate::i18n::Tr;
+use crate::pages::{Flash, back, done, home_crumb, layout, msg, render};
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use taizhang_domain::ledger::{Action, ItemState, Light};
+use taizhang_domain::role::Permission;
+use taizhang_service::ServiceError;
+use taizhang_service::ledger::{self as svc, Figures, ItemView};
+use taizhang_store::ledger::ItemFilter;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ledgers", get(ledgers_page))
+        .route("/ledgers/{id}", get(ledger_page))
+        .route("/items/{id}", get(item_page))
+        .route("/items/{id}/act", post(item_act))
+        .route("/tasks", get(tasks_page))
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "—".into())
+}
+
+/// One figures row as shown in tables.
+pub struct FigRow {
+    pub label: String,
+    pub total: i64,
+    pub closed: i64,
+    pub in_progress: i64,
+    pub closed_rate: String,
+    pub on_time: i64,
+    pub on_time_rate: String,
+    pub overdue: i64,
+    pub avg_days: String,
+}
+
+fn fig_row(label: String, f: &Figures) -> FigRow {
+    FigRow {
+        label,
+        total: f.total,
+        closed: f.closed,
+        in_progress: f.in_progress,
+        closed_rate: pct(f.closed_rate),
+        on_time: f.closed_on_time,
+        on_time_rate: pct(f.on_time_rate),
+        overdue: f.overdue,
+        avg_days: f
+            .avg_days_to_close
+            .map(|d| format!("{d:.1}"))
+            .unwrap_or_else(|| "—".into()),
+    }
+}
+
+fn light_class(l: Light) -> &'static str {
+    match l {
+        Light::Green => "green",
+        Light::Yellow => "yellow",
+        Light::Red => "red",
+        Light::None => "none",
+    }
+}
+
+fn light_label(tr: Tr, l: Light) -> &'static str {
+    match l {
+        Light::Green => tr.pick("绿灯", "Green"),
+        Light::Yellow => tr.pick("黄灯", "Yellow"),
+        Light::Red => tr.pick("红灯", "Red"),
+        Light::None => "—",
+    }
+}
+
+struct LedgerRow {
+    id: i64,
+    name: String,
+    kind: String,
+    period: String,
+    owner: String,
+    fig: FigRow,
+}
+
+#[derive(Template)]
+#[template(path = "ledgers.html")]
+struct LedgersPage {
+    l: crate::pages::Layout,
+    ledgers: Vec<LedgerRow>,
+}
+
+async fn ledgers_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> Response {
+    let tr = c.tr;
+    let list = match svc::list_ledgers(&st.app, &c.actor).await {
+        Ok(l) => l,
+        Err(e) => return back("/", "err", &msg(tr, &e)),
+    };
+    let mut rows = Vec::new();
+    for l in list {
+        let f = svc::figures(
+            &st.app,
+            &c.actor,
+            &ItemFilter {
+                ledger_id: Some(l.id),
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .map(|f| f.overall)
+        .unwrap_or_default();
+        rows.push(LedgerRow {
+            id: l.id,
+            fig: fig_row(String::new(), &f),
+            name: l.name,
+            kind: l.kind,
+            period: l.period,
+            owner: l.owner_unit_name,
+        });
+    }
+    render(LedgersPage {
+        l: layout(
+            &c,
+            tr.pick("督办台账", "Ledgers"),
+            "ledgers",
+            vec![
+                home_crumb(tr),
+                (tr.pick("督办台账", "Ledgers").into(), String::new()),
+            ],
+            flash,
+        ),
+        ledgers: rows,
+    })
+}
+
+struct ItemRow {
+    id: i64,
+    number: String,
+    title: String,
+    lead: String,
+    state: String,
+    light: &'static str,
+    light_label: &'static str,
+    deadline: String,
+    days_left: String,
+    returned: bool,
+}
+
+fn item_row(tr: Tr, v: &ItemView) -> ItemRow {
+    ItemRow {
+        id: v.item.id,
+        number: v.item.number.clone(),
+        title: v.item.title.clone(),
+        lead: v.item.lead_unit_name.clone(),
+        state: v.state_label.to_string(),
+        light: light_class(v.light),
+        light_label: light_label(tr, v.light),
+        deadline: v.item.deadline.clone().unwrap_or_default(),
+        days_left: match v.days_left {
+            Some(d) if d < 0 => format!("{}{}", tr.pick("超期", "overdue "), -d),
+            Some(d) => d.to_string(),
+            None => "—".into(),
+        },
+        returned: v.item.state == "in_progress" && v.item.last_action == "return",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ledger.html")]
+struct LedgerPage {
+    l: crate::pages::Layout,
+    id: i64,
+    name: String,
+    overall: FigRow,
+    by_unit: Vec<FigRow>,
+    items: Vec<ItemRow>,
+    total: i64,
+    q: LedgerQuery,
+    states: Vec<(&'static str, &'static str)>,
+    sources: Vec<&'static str>,
+    prev: Option<String>,
+    next: Option<String>,
+    as_of: String,
+}
+
+#[derive(Deserialize, Default, Clone, serde::Serialize)]
+struct LedgerQuery {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    deadline_from: String,
+    #[serde(default)]
+    deadline_to: String,
+    #[serde(default)]
+    overdue: String,
+    #[serde(default)]
+    offset: i64,
+    #[serde(skip_serializing)]
+    ok: Option<String>,
+    #[serde(skip_serializing)]
+    err: Option<String>,
+}
+
+async fn ledger_page(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<String>,
+    Query(q): Query<LedgerQuery>,
+) -> Response {
+    let tr = c.tr;
+    let Ok(id) = id.parse::<i64>() else {
+        return (StatusCode::NOT_FOUND, "404").into_response();
+    };
+    let ledger = match svc::get_ledger(&st.app, &c.actor, id).await {
+        Ok(l) => l,
+        Err(ServiceError::NotFound) => {
+            return (
+                StatusCode::NOT_FOUND,
+                tr.pick(
+                    "台账不存在或不在您的数据范围内",
+                    "ledger not found or outside your data scope",
+                )
+                .to_string(),
+            )
+                .into_response();
+        }
+        Err(e) => return back("/ledgers", "err", &msg(tr, &e)),
+    };
+    let mut err = q.err.clone();
+    let date = |field: &str, v: &str, err: &mut Option<String>| -> Option<String> {
+        if v.trim().is_empty() {
+            return None;
+        }
+        match taizhang_domain::dates::parse(field, v) {
+            Ok(d) => Some(d.format("%Y-%m-%d").to_string()),
+            Err(e) => {
+                *err = Some(tr.pick(&e.message_zh, &e.message_en).to_string());
+                None
+            }
+        }
+    };
+    let filter = ItemFilter {
+        ledger_id: Some(id),
+        states: if q.state.is_empty() {
+            vec![]
+        } else {
+            vec![q.state.clone()]
+        },
+        source: (!q.source.is_empty()).then(|| q.source.clone()),
+        q: (!q.q.is_empty()).then(|| q.q.clone()),
+        deadline_from: date("deadline_from", &q.deadline_from, &mut err),
+        deadline_to: date("deadline_to", &q.deadline_to, &mut err),
+        overdue_on: (!q.overdue.is_empty())
+            .then(|| svc::today(&st.app).format("%Y-%m-%d").to_string()),
+        limit: 50,
+        offset: q.offset.max(0),
+        ..Default::default()
+    };
+    let (items, total) = match svc::list_items(&st.app, &c.actor, &filter).await {
+        Ok(r) => r,
+        Err(e) => return back("/ledgers", "err", &msg(tr, &e)),
+    };
+    let figs = match svc::figures(
+        &st.app,
+        &c.actor,
+        &ItemFilter {
+            ledger_id: Some(id),
+            limit: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(e) => return back("/ledgers", "err", &msg(tr, &e)),
+    };
+    let page = |offset: i64| {
+        let mut qq = q.clone();
+        qq.offset = offset;
+        serde_urlencoded::to_string(&qq).unwrap_or_default()
+    };
+    let prev = (q.offset > 0).then(|| page((q.offset - 50).max(0)));
+    let next = (q.offset + 50 < total).then(|| page(q.offset + 50));
+    let flash = Flash {
+        ok: q.ok.clone(),
+        err,
+    };
+    render(LedgerPage {
+        l: layout(
+            &c,
+            &ledger.name,
+            "ledgers",
+            vec![
+                home_crumb(tr),
+                (tr.pick("督办台账", "Ledgers").into(), "/ledgers".into()),
+                (ledger.name.clone(), String::new()),
+            ],
+            flash,
+        ),
+        id,
+        name: ledger.name,
+        overall: fig_row(String::new(), &figs.overall),
+        by_unit: figs
+            .by_unit
+            .iter()
+            .map(|g| fig_row(g.label.clone(), &g.figures))
+            .collect(),
+        items: items.iter().map(|v| item_row(tr, v)).collect(),
+        total,
+        states: ItemState::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label_zh()))
+            .collect(),
+        sources: svc::SOURCES.to_vec(),
+        prev,
+        next,
+        as_of: figs.as_of,
+        q,
+    })
+}
+
+/// An action button or form the caller may use on the item.
+struct ActionForm {
+    action: &'static str,
+    label: &'static str,
+    /// Extra input: "" none, "reason", "text", "result", "date", "remind".
+    input: &'static str,
+    danger: bool,
+}
+
+struct EventRow {
+    on: String,
+    actor: String,
+    action: String,
+    from: String,
+    to: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "item.html")]
+struct ItemPage {
+    l: crate::pages::Layout,
+    v: ItemRow,
+    version: i64,
+    fields: Vec<(&'static str, String)>,
+    events: Vec<EventRow>,
+    actions: Vec<ActionForm>,
+    uncovered: bool,
+}
+
+fn label_of_action(name: &str) -> String {
+    match name {
+        "assign" => "交办",
+        "accept" => "签收",
+        "report" => "进展反馈",
+        "submit" => "申请销号",
+        "close" => "销号",
+        "return" => "退回",
+        "escalate" => "上报协调",
+        "de_escalate" => "协调完毕",
+        "request_extension" => "延期申请",
+        "approve_extension" => "批准延期",
+        "reject_extension" => "不予延期",
+        "suspend" => "暂缓",
+        "resume" => "恢复办理",
+        "cancel" => "撤销",
+        "archive" => "归档",
+        "remind" => "催办",
+        other => other,
+    }
+    .to_string()
+}
+
+fn state_label(s: &str) -> String {
+    ItemState::parse("state", s)
+        .map(|s| s.label_zh().to_string())
+        .unwrap_or_else(|_| s.to_string())
+}
+
+async fn item_page(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<String>,
+    flash: Flash,
+) -> Response {
+    let tr = c.tr;
+    let Ok(id) = id.parse::<i64>() else {
+        return (StatusCode::NOT_FOUND, "404").into_response();
+    };
+    let d = match svc::get_item(&st.app, &c.actor, id).await {
+        Ok(d) => d,
+        Err(ServiceError::NotFound) => {
+            return (
+                StatusCode::NOT_FOUND,
+                tr.pick(
+                    "事项不存在或不在您的数据范围内",
+                    "item not found or outside your data scope",
+                )
+                .to_string(),
+            )
+                .into_response();
+        }
+        Err(e) => return back("/ledgers", "err", &msg(tr, &e)),
+    };
+    let it = &d.view.item;
+    let is_handler =
+        c.actor
+            .scope(Permission::ItemHandle)
+            .contains(it.lead_unit_id, &it.lead_path, None);
+    let is_sup =
+        c.actor
+            .scope(Permission::ItemSupervise)
+            .contains(it.lead_unit_id, &it.lead_path, None);
+    let state = ItemState::parse("state", &it.state).unwrap_or(ItemState::Draft);
+    let mut actions = Vec::new();
+    let mut add =
+        |ok: bool, action: &'static str, label: &'static str, input: &'static str, danger: bool| {
+            if ok {
+                actions.push(ActionForm {
+                    action,
+                    label,
+                    input,
+                    danger,
+                });
+            }
+        };
+    use ItemState::*;
+    add(is_sup && state == Draft, "assign", "交办", "date", false);
+    add(is_handler && state == Assigned, "accept", "签收", "", false);
+    add(
+        is_handler && matches!(state, Assigned | InProgress | Escalated),
+        "report",
+        "进展反馈",
+        "text",
+        false,
+    );
+    add(
+        is_handler && state == InProgress,
+        "submit",
+        "申请销号",
+        "result",
+        false,
+    );
+    add(
+        is_sup && !is_handler && state == Submitted && it.submitted_by != Some(c.actor.user_id),
+        "close",
+        "销号",
+        "",
+        false,
+    );
+    add(
+        is_sup && state == Submitted,
+        "return",
+        "退回",
+        "reason",
+        true,
+    );
+    add(
+        (is_handler || is_sup) && state == InProgress,
+        "escalate",
+        "上报协调",
+        "reason",
+        false,
+    );
+    add(
+        is_sup && state == Escalated,
+        "de_escalate",
+        "协调完毕",
+        "",
+        false,
+    );
+    add(
+        is_handler
+            && matches!(state, Assigned | InProgress | Escalated)
+            && it.extension_requested.is_none(),
+        "request_extension",
+        "延期申请",
+        "extension",
+        false,
+    );
+    add(
+        is_sup && it.extension_requested.is_some() && !state.is_frozen(),
+        "approve_extension",
+        "批准延期",
+        "",
+        false,
+    );
+    add(
+        is_sup && it.extension_requested.is_some() && !state.is_frozen(),
+        "reject_extension",
+        "不予延期",
+        "reason",
+        true,
+    );
+    add(is_sup && state.is_open(), "remind", "催办", "remind", false);
+    add(is_sup && state.is_open(), "suspend", "暂缓", "reason", true);
+    add(
+        is_sup && state == Suspended,
+        "resume",
+        "恢复办理",
+        "",
+        false,
+    );
+    add(
+        is_sup && !state.is_frozen(),
+        "cancel",
+        "撤销",
+        "reason",
+        true,
+    );
+    add(
+        is_sup && matches!(state, Closed | Cancelled),
+        "archive",
+        "归档",
+        "",
+        false,
+    );
+    let level = svc::LEVELS
+        .iter()
+        .find(|l| l.0 == it.level)
+        .map(|l| l.1)
+        .unwrap_or("");
+    let fields = vec![
+        ("来源", it.source.clone()),
+        ("类别", it.category.clone()),
+        ("紧急程度", it.urgency.clone()),
+        ("涉及单位", it.subject.clone()),
+        ("牵头单位", it.lead_unit_name.clone()),
+        ("办理层级", level.to_string()),
+        ("责任领导", it.leader.clone()),
+        ("督办人", it.supervisor.clone()),
+        ("交办日期", it.assigned_on.clone().unwrap_or_default()),
+        ("办结时限", it.deadline.clone().unwrap_or_default()),
+        ("原定时限", it.original_deadline.clone().unwrap_or_default()),
+        (
+            "申请延期至",
+            it.extension_requested.clone().unwrap_or_default(),
+        ),
+        ("销号日期", it.closed_on.clone().unwrap_or_default()),
+        ("催办次数", it.reminders.to_string()),
+        ("具体要求", it.requirements.clone()),
+        ("领导批示", it.instruction.clone()),
+        ("整改措施", it.measures.clone()),
+        ("办理结果", it.result.clone()),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty() && v != "0")
+    .collect();
+    let events = d
+        .events
+        .iter()
+        .map(|e| {
+            let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+            let text = [
+                "text",
+                "result",
+                "reason",
+                "note",
+                "deadline",
+                "new_deadline",
+                "method",
+            ]
+            .iter()
+            .filter_map(|k| {
+                detail
+                    .get(*k)
+                    .and_then(|v| v.as_str())
+                    .filter(|s| !s.is_empty())
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
+            EventRow {
+                on: e.on_date.clone(),
+                actor: e.actor_name.clone(),
+                action: label_of_action(&e.action),
+                from: state_label(&e.state_from),
+                to: state_label(&e.state_to),
+                detail: text,
+            }
+        })
+        .collect();
+    let row = item_row(tr, &d.view);
+    render(ItemPage {
+        l: layout(
+            &c,
+            &it.title,
+            "ledgers",
+            vec![
+                home_crumb(tr),
+                (tr.pick("督办台账", "Ledgers").into(), "/ledgers".into()),
+                (
+                    tr.pick("台账", "Ledger").into(),
+                    format!("/ledgers/{}", it.ledger_id),
+                ),
+                (it.number.clone(), String::new()),
+            ],
+            flash,
+        ),
+        version: it.version,
+        uncovered: !d.view.calendar_covered,
+        v: row,
+        fields,
+        events,
+        actions,
+    })
+}
+
+#[derive(Deserialize)]
+struct ActForm {
+    csrf: String,
+    version: i64,
+    action: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    method: String,
+}
+
+async fn item_act(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<i64>,
+    Form(f): Form<ActForm>,
+) -> Response {
+    if let Err(r) = c.check_csrf(&f.csrf) {
+        return r;
+    }
+    let here = format!("/items/{id}");
+    let tr = c.tr;
+    let date =
+        |field: &str| taizhang_domain::dates::parse(field, &f.date).map_err(ServiceError::from);
+    let action = match f.action.as_str() {
+        "assign" => date("deadline").map(|deadline| Action::Assign { deadline }),
+        "accept" => Ok(Action::Accept),
+        "report" => Ok(Action::Report {
+            text: f.text.clone(),
+        }),
+        "submit" => Ok(Action::Submit {
+            result: f.text.clone(),
+        }),
+        "close" => Ok(Action::Close),
+        "return" => Ok(Action::Return {
+            reason: f.text.clone(),
+        }),
+        "escalate" => Ok(Action::Escalate {
+            reason: f.text.clone(),
+        }),
+        "de_escalate" => Ok(Action::DeEscalate {
+            note: f.text.clone(),
+        }),
+        "request_extension" => date("new_deadline").map(|new_deadline| Action::RequestExtension {
+            new_deadline,
+            reason: f.text.clone(),
+        }),
+        "approve_extension" => Ok(Action::ApproveExtension),
+        "reject_extension" => Ok(Action::RejectExtension {
+            reason: f.text.clone(),
+        }),
+        "suspend" => Ok(Action::Suspend {
+            reason: f.text.clone(),
+        }),
+        "resume" => Ok(Action::Resume),
+        "cancel" => Ok(Action::Cancel {
+            reason: f.text.clone(),
+        }),
+        "archive" => Ok(Action::Archive),
+        "remind" => Ok(Action::Remind {
+            method: f.method.clone(),
+            note: f.text.clone(),
+        }),
+        _ => Err(ServiceError::NotFound),
+    };
+    let result = match action {
+        Ok(a) => svc::act(&st.app, &c.actor, id, f.version, a).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => done(&c, &here),
+        Err(e) => back(&here, "err", &msg(tr, &e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tasks.html")]
+struct TasksPage {
+    l: crate::pages::Layout,
+    to_accept: Vec<ItemRow>,
+    returned: Vec<ItemRow>,
+    in_progress: Vec<ItemRow>,
+    to_verify: Vec<ItemRow>,
+    is_handler: bool,
+    is_sup: bool,
+}
+
+async fn tasks_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> Response {
+    let tr = c.tr;
+    // Handler's tasks: items whose lead unit is in the handler scope.
+    let handle_scope = c.actor.scope(Permission::ItemHandle);
+    let sup_scope = c.actor.scope(Permission::ItemSupervise);
+    let list = |states: Vec<&str>| ItemFilter {
+        states: states.into_iter().map(str::to_string).collect(),
+        limit: 200,
+        ..Default::default()
+    };
+    let mut to_accept = Vec::new();
+    let mut returned = Vec::new();
+    let mut in_progress = Vec::new();
+    let mut to_verify = Vec::new();
+    if let Ok((items, _)) = svc::list_items(
+        &st.app,
+        &c.actor,
+        &list(vec!["assigned", "in_progress", "submitted", "escalated"]),
+    )
+    .await
+    {
+        for v in &items {
+            let h = handle_scope.contains(v.item.lead_unit_id, &v.item.lead_path, None);
+            let s = sup_scope.contains(v.item.lead_unit_id, &v.item.lead_path, None);
+            match v.item.state.as_str() {
+                "assigned" if h => to_accept.push(item_row(tr, v)),
+                "in_progress" if h && v.item.last_action == "return" => {
+                    returned.push(item_row(tr, v))
+                }
+                "in_progress" | "escalated" if h => in_progress.push(item_row(tr, v)),
+                "submitted" if s && v.item.submitted_by != Some(c.actor.user_id) => {
+                    to_verify.push(item_row(tr, v))
+                }
+                _ => {}
+            }
+        }
+    }
+    render(TasksPage {
+        l: layout(
+            &c,
+            tr.pick("我的待办", "My tasks"),
+            "tasks",
+            vec![
+                home_crumb(tr),
+                (tr.pick("我的待办", "My tasks").into(), String::new()),
+            ],
+            flash,
+        ),
+        to_accept,
+        returned,
+        in_progress,
+        to_verify,
+        is_handler: !handle_scope.is_empty(),
+        is_sup: !sup_scope.is_empty(),
+    })
+}
