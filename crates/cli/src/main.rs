@@ -81,6 +81,21 @@ enum Cmd {
         #[command(subcommand)]
         cmd: LedgerCmd,
     },
+    /// Write an import template (导入模板).
+    Template {
+        #[command(subcommand)]
+        cmd: TemplateCmd,
+    },
+    /// Import from Excel: all rows or none; every bad cell is reported.
+    Import {
+        #[command(subcommand)]
+        cmd: ImportCmd,
+    },
+    /// Export to Excel.
+    Export {
+        #[command(subcommand)]
+        cmd: ExportCmd,
+    },
     /// Benchmarks (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -125,6 +140,41 @@ enum UserCmd {
         db: DbArg,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TemplateCmd {
+    /// The ledger-item import template.
+    Ledger {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Import items into a ledger from a filled-in template.
+    Ledger {
+        file: PathBuf,
+        /// Ledger id or exact name
+        #[arg(long)]
+        ledger: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// Export a ledger's items.
+    Ledger {
+        #[arg(long)]
+        ledger: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
     },
 }
 
@@ -380,6 +430,34 @@ async fn run(cli: Cli) -> Result<u8, Fail> {
         }
         Cmd::Bench { cmd } => bench::run(cmd).await,
         Cmd::Ledger { cmd } => ledger_cmd(cmd).await,
+        Cmd::Template {
+            cmd: TemplateCmd::Ledger { out },
+        } => {
+            let bytes =
+                taizhang_service::ledger_excel::template().map_err(|e| Fail(e.to_string(), 2))?;
+            std::fs::write(&out, bytes)?;
+            println!("wrote the ledger import template to {}", out.display());
+            Ok(0)
+        }
+        Cmd::Import {
+            cmd: ImportCmd::Ledger { file, ledger, db },
+        } => import_ledger(&file, &ledger, &db.db).await,
+        Cmd::Export {
+            cmd: ExportCmd::Ledger { ledger, out, db },
+        } => {
+            let app = App::new(open(&db.db).await?);
+            let sys = Actor::system("cli");
+            let l = find_ledger(&app, &sys, &ledger).await?;
+            let filter = taizhang_store::ledger::ItemFilter {
+                ledger_id: Some(l.id),
+                limit: 10_000,
+                ..Default::default()
+            };
+            let bytes = taizhang_service::ledger_excel::export(&app, &sys, &filter).await?;
+            std::fs::write(&out, bytes)?;
+            println!("exported {} to {}", l.name, out.display());
+            Ok(0)
+        }
     }
 }
 
@@ -602,5 +680,62 @@ async fn ledger_cmd(cmd: LedgerCmd) -> Result<u8, Fail> {
             }
             Ok(0)
         }
+    }
+}
+
+async fn find_ledger(
+    app: &App,
+    actor: &Actor,
+    l: &str,
+) -> Result<taizhang_store::ledger::Ledger, Fail> {
+    taizhang_service::ledger::find_ledger(app, actor, l)
+        .await
+        .map_err(|e| match e {
+            ServiceError::NotFound => Fail(format!("no ledger '{l}' / 找不到台账“{l}”"), 2),
+            other => other.into(),
+        })
+}
+
+async fn import_ledger(file: &std::path::Path, ledger: &str, db: &str) -> Result<u8, Fail> {
+    use taizhang_service::ledger_excel::{self as lx, ImportError};
+    let bytes =
+        std::fs::read(file).map_err(|e| Fail(format!("cannot read {}: {e}", file.display()), 2))?;
+    let app = App::new(open(db).await?);
+    let sys = Actor::system("cli-import");
+    let l = find_ledger(&app, &sys, ledger).await?;
+    let sheet = tokio::task::spawn_blocking(move || lx::read(&bytes))
+        .await
+        .map_err(|e| Fail(e.to_string(), 2))?
+        .map_err(|e| Fail(format!("{}: {e}", file.display()), 2))?;
+    let bar = indicatif::ProgressBar::new(sheet.rows.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 行 rows ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let b = bar.clone();
+    let mut progress = move |done: usize, _total: usize| b.set_position(done as u64);
+    match lx::import(&app, &sys, l.id, &sheet, &mut progress).await {
+        Ok(n) => {
+            bar.finish_and_clear();
+            println!("imported {n} items into {} / 已导入{n}条", l.name);
+            Ok(0)
+        }
+        Err(ImportError::Cells(errors)) => {
+            bar.abandon();
+            eprintln!(
+                "nothing was imported: {} bad cells / 未导入任何数据,共{}处错误:",
+                errors.len(),
+                errors.len()
+            );
+            for e in &errors {
+                eprintln!(
+                    "  第{}行 row {} · {} · “{}”: {} / {}",
+                    e.row, e.row, e.column, e.value, e.reason, e.reason_en
+                );
+            }
+            Ok(1)
+        }
+        Err(ImportError::File(e)) => Err(Fail(e.to_string(), 2)),
+        Err(ImportError::Service(e)) => Err(e.into()),
     }
 }

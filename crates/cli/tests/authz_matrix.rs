@@ -324,6 +324,23 @@ async fn cell(
                 write(c, side, 201),
             )
         }
+        ("GET", "/api/v1/ledger-template.xlsx") => {
+            (p, None, if c == Caller::Anonymous { 401 } else { 200 })
+        }
+        ("GET", "/api/v1/ledgers/{id}/export.xlsx") => {
+            let id = w.fresh_ledger(side).await;
+            (p.replace("{id}", &id.to_string()), None, read(c, side))
+        }
+        ("POST", "/api/v1/ledgers/{id}/import") => {
+            // The body is an .xlsx upload: the runner sends `{"__xlsx_lead": unit code}` as a
+            // one-row template naming that lead unit.
+            let id = w.fresh_ledger(side).await;
+            (
+                p.replace("{id}", &id.to_string()),
+                Some(json!({"__xlsx_lead": w.side_unit(side).code})),
+                write(c, side, 200),
+            )
+        }
         ("GET", "/api/v1/items/{id}") => {
             let id = w.fresh_item(side).await;
             (p.replace("{id}", &id.to_string()), None, read(c, side))
@@ -339,6 +356,21 @@ async fn cell(
         }
         _ => panic!("route {method} {path} has no entry in the authorisation matrix: add one"),
     }
+}
+
+/// A filled-in import template with one item led by the unit `code`.
+fn xlsx_one_row(code: &str) -> Vec<u8> {
+    let mut row = vec![String::new(); 16];
+    row[1] = "督查检查".into();
+    row[4] = "导入的事项".into();
+    row[10] = code.into();
+    taizhang_office::excel::write(
+        "督办事项",
+        taizhang_service::ledger_excel::IMPORT_COLUMNS,
+        &[row],
+        true,
+    )
+    .expect("xlsx")
 }
 
 async fn world(backend: taizhang_store::Backend) -> World {
@@ -380,7 +412,30 @@ async fn run_matrix(backend: taizhang_store::Backend) {
         for c in CALLERS {
             for side in [Side::Own, Side::Foreign] {
                 let (path, body, expect) = cell(&w, r.method, r.path, c, side).await;
-                let (status, resp) = if c == Caller::Anonymous {
+                let xlsx = body
+                    .as_ref()
+                    .and_then(|b| b.get("__xlsx_lead"))
+                    .and_then(|v| v.as_str())
+                    .map(xlsx_one_row);
+                let (status, resp) = if let Some(bytes) = xlsx {
+                    match w.sessions.iter().find(|(k, _)| *k == c) {
+                        Some((_, s)) => s.call_raw(r.method, &path, bytes).await,
+                        None => {
+                            let res = reqwest::Client::new()
+                                .post(format!("{}{path}", w.t.base))
+                                .body(bytes)
+                                .send()
+                                .await
+                                .expect("send");
+                            let st = res.status();
+                            (
+                                st,
+                                serde_json::from_str(&res.text().await.unwrap_or_default())
+                                    .unwrap_or(Value::Null),
+                            )
+                        }
+                    }
+                } else if c == Caller::Anonymous {
                     anon_call(&w.t.base, r.method, &path, body).await
                 } else if r.path == "/api/v1/auth/logout" {
                     // Sign out a separate session so the caller's own stays valid.
@@ -467,6 +522,9 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/ledgers/{id}/figures",
         "/api/v1/items/{id}",
         "/api/v1/items/{id}/actions",
+        "/api/v1/ledger-template.xlsx",
+        "/api/v1/ledgers/{id}/export.xlsx",
+        "/api/v1/ledgers/{id}/import",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

@@ -516,3 +516,362 @@ async fn item_page_offers_only_the_allowed_actions_and_forms_go_through_the_rule
         .expect("text");
     assert!(bad.contains("“someday”不是有效日期"), "{bad}");
 }
+
+fn sheet(rows: &[Vec<&str>]) -> Vec<u8> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut v: Vec<String> = r.iter().map(|s| s.to_string()).collect();
+            v.resize(16, String::new());
+            v
+        })
+        .collect();
+    taizhang_office::excel::write(
+        "督办事项",
+        taizhang_service::ledger_excel::IMPORT_COLUMNS,
+        &rows,
+        true,
+    )
+    .expect("xlsx")
+}
+
+async fn excel_round_trip(backend: Backend) {
+    let t = spawn_app(backend).await;
+    let r = unit(&t.app, None, "R", "县").await;
+    let a = unit(&t.app, Some(&r), "SCH3", "第三小学").await;
+    user(
+        &t.app,
+        "sup",
+        &r,
+        Role::Supervisor,
+        ScopeKind::OwnUnitAndBelow,
+    )
+    .await;
+    let sup = login(&t.base, "sup", PW).await;
+    let (_, l) = sup.call("POST", "/api/v1/ledgers", Some(json!({"name": "整改台账", "kind": "整改", "owner_unit_id": r.id, "period": "2026"}))).await;
+    let lid = l["id"].as_i64().expect("id");
+    let url = format!("/api/v1/ledgers/{lid}/import");
+
+    // Every bad cell is named (Excel row, header, value, reason); nothing is written.
+    let bad = sheet(&[
+        vec![
+            "A-1",
+            "督查检查",
+            "",
+            "一般",
+            "操场护栏",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "SCH3",
+            "",
+            "",
+            "",
+            "2099.5.6",
+            "是",
+        ],
+        vec![
+            "A-2",
+            "小道消息",
+            "",
+            "很急",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "无此单位",
+            "",
+            "",
+            "",
+            "明天",
+            "也许",
+        ],
+        vec![
+            "A-1",
+            "督查检查",
+            "",
+            "",
+            "重复编号",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "第三小学",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]);
+    let (st, v) = sup.call_raw("POST", &url, bad).await;
+    assert_eq!(st.as_u16(), 422, "{v}");
+    assert_eq!(v["error"], "bad_cells");
+    let errs: Vec<(i64, String)> = v["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_i64().unwrap_or(0),
+                e["column"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        (3, "来源"),
+        (3, "紧急程度"),
+        (3, "事项名称"),
+        (3, "牵头单位"),
+        (3, "办结时限"),
+        (3, "立即交办"),
+        (4, "编号"),
+    ] {
+        assert!(
+            errs.contains(&(want.0, want.1.to_string())),
+            "{want:?} missing from {errs:?}"
+        );
+    }
+    assert!(!errs.iter().any(|e| e.0 == 2), "row 2 is fine: {errs:?}");
+    assert_eq!(item_count(&t).await, 0);
+
+    // The wrong template and a zip bomb are refused as files.
+    let other = taizhang_office::excel::write(
+        "x",
+        &[taizhang_office::excel::Column {
+            header: "名称",
+            width: 10.0,
+            required: true,
+            choices: &[],
+            date: false,
+        }],
+        &[],
+        false,
+    )
+    .expect("xlsx");
+    let (st, v) = sup.call_raw("POST", &url, other).await;
+    assert_eq!(
+        (st.as_u16(), v["error"].as_str()),
+        (422, Some("bad_file")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("事项名称")
+            || v["message"].as_str().unwrap_or("").contains("编号"),
+        "{v}"
+    );
+    let (st, v) = sup
+        .call_raw("POST", &url, b"PK\x03\x04 not really".to_vec())
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["error"].as_str()),
+        (422, Some("bad_file")),
+        "{v}"
+    );
+
+    // A good file imports every row, dates as users type them; then exports back.
+    let good = sheet(&[
+        vec![
+            "A-1",
+            "督查检查",
+            "校舍安全",
+            "紧急",
+            "操场护栏破损",
+            "两周内更换",
+            "",
+            "副局长",
+            "督导室",
+            "第三小学",
+            "SCH3",
+            "本级办理",
+            "每周",
+            "",
+            "2099年5月6日",
+            "是",
+        ],
+        vec![
+            "",
+            "群众意见",
+            "",
+            "",
+            "=HYPERLINK(\"http://x\")",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "第三小学",
+            "需上级协调",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]);
+    let (st, v) = sup.call_raw("POST", &url, good).await;
+    assert_eq!((st.as_u16(), v["imported"].as_i64()), (200, Some(2)), "{v}");
+    let (_, list) = sup
+        .call("GET", &format!("/api/v1/ledgers/{lid}/items"), None)
+        .await;
+    let first = &list["items"][0];
+    assert_eq!(
+        (
+            first["state"].as_str(),
+            first["deadline"].as_str(),
+            first["lead_unit_id"].as_i64()
+        ),
+        (Some("assigned"), Some("2099-05-06"), Some(a.id))
+    );
+    assert_eq!(list["items"][1]["level"], "escalate");
+    let res = sup
+        .client
+        .get(format!("{}/api/v1/ledgers/{lid}/export.xlsx", t.base))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = res.bytes().await.expect("bytes").to_vec();
+    let back = taizhang_office::excel::read(
+        &bytes,
+        taizhang_service::ledger_excel::EXPORT_COLUMNS,
+        &Default::default(),
+    )
+    .expect("read export");
+    assert_eq!(back.rows.len(), 2);
+    assert_eq!(back.rows[0].1[4], "操场护栏破损");
+    assert_eq!(
+        back.rows[1].1[4], "=HYPERLINK(\"http://x\")",
+        "formula text stays text"
+    );
+    assert_eq!(back.rows[0].1[8], "待签收");
+    let res = sup
+        .client
+        .get(format!("{}/api/v1/ledger-template.xlsx", t.base))
+        .send()
+        .await
+        .expect("template");
+    let tpl = res.bytes().await.expect("bytes").to_vec();
+    assert!(
+        taizhang_office::excel::read(
+            &tpl,
+            taizhang_service::ledger_excel::IMPORT_COLUMNS,
+            &Default::default()
+        )
+        .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn excel_sqlite() {
+    excel_round_trip(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn excel_postgres() {
+    excel_round_trip(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn cli_import_reports_every_bad_cell_and_imports_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite:{}", dir.path().join("d.db").display());
+    let app = taizhang_service::App::new(taizhang_store::Store::connect(&url).await.expect("db"));
+    taizhang_service::demo::load(&app).await.expect("demo");
+    app.store.close().await;
+    let bin = env!("CARGO_BIN_EXE_taizhang");
+    let tpl = dir.path().join("t.xlsx");
+    let out = std::process::Command::new(bin)
+        .args(["template", "ledger", "--out"])
+        .arg(&tpl)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let bad = dir.path().join("bad.xlsx");
+    std::fs::write(
+        &bad,
+        sheet(&[vec![
+            "X-1",
+            "督查检查",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "3509230003",
+            "",
+            "",
+            "",
+            "2099-13-40",
+            "",
+        ]]),
+    )
+    .expect("write");
+    let ledger = "2026年乡镇纪委落实“三转”问题整改台账";
+    let out = std::process::Command::new(bin)
+        .args(["import", "ledger"])
+        .arg(&bad)
+        .args(["--ledger", ledger, "--db", &url])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("第2行")
+            && err.contains("事项名称")
+            && err.contains("办结时限")
+            && err.contains("2099-13-40"),
+        "{err}"
+    );
+    let good = dir.path().join("good.xlsx");
+    let rows: Vec<Vec<&str>> = (0..300)
+        .map(|_| {
+            vec![
+                "",
+                "巡察反馈",
+                "",
+                "",
+                "整改事项",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "3509230003",
+                "",
+                "",
+                "",
+                "2099-12-31",
+                "是",
+            ]
+        })
+        .collect();
+    std::fs::write(&good, sheet(&rows)).expect("write");
+    let out = std::process::Command::new(bin)
+        .args(["import", "ledger"])
+        .arg(&good)
+        .args(["--ledger", ledger, "--db", &url])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 300 items"));
+    let out = std::process::Command::new(bin)
+        .args(["import", "ledger"])
+        .arg(&good)
+        .args(["--ledger", "nope", "--db", &url])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}

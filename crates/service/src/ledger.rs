@@ -245,7 +245,7 @@ pub struct ItemView {
     pub calendar_covered: bool,
 }
 
-fn view(item: Item, yellow_days: i64, today: NaiveDate) -> ItemView {
+pub(crate) fn view(item: Item, yellow_days: i64, today: NaiveDate) -> ItemView {
     let state = ItemState::parse("state", &item.state).unwrap_or(ItemState::Draft);
     let (light, days_left, covered) = rules::light(
         calendar(),
@@ -264,32 +264,14 @@ fn view(item: Item, yellow_days: i64, today: NaiveDate) -> ItemView {
     }
 }
 
-pub async fn create_item(
-    app: &App,
-    actor: &Actor,
-    ledger_id: i64,
-    input: CreateItem,
-) -> Result<ItemView> {
-    let title = required_text("title", "事项名称", &input.title, 200)?;
-    let source = one_of("source", "来源", input.source.trim(), SOURCES)?;
-    let urgency = one_of(
-        "urgency",
-        "紧急程度",
-        input.urgency.as_deref().unwrap_or("一般").trim(),
-        URGENCIES,
-    )?;
-    let level = code_of(
-        "level",
-        "办理层级",
-        input.level.as_deref().unwrap_or("local").trim(),
-        LEVELS,
-    )?;
-    let cycle = code_of(
-        "cycle",
-        "反馈周期",
-        input.cycle.as_deref().unwrap_or("none").trim(),
-        CYCLES,
-    )?;
+/// Checks every field of an item independently, so that an import can name every bad cell.
+/// `number` may stay empty (numbered on insert); the lead unit is resolved by the caller.
+pub(crate) fn check_item(
+    input: &CreateItem,
+    lead_unit_id: i64,
+) -> Result<(NewItem, Option<NaiveDate>), Vec<FieldError>> {
+    let mut errs = Vec::new();
+    let mut take = |r: Result<String, FieldError>| r.map_err(|e| errs.push(e)).unwrap_or_default();
     let text = |f: &str, l: &str, v: &str, max: usize| -> Result<String, FieldError> {
         if v.chars().count() > max {
             return Err(FieldError::new(
@@ -301,21 +283,155 @@ pub async fn create_item(
         }
         Ok(v.trim().to_string())
     };
+    let number = match input
+        .number
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(n) => take(required_text("number", "编号", n, 40)),
+        None => String::new(),
+    };
+    let title = take(required_text("title", "事项名称", &input.title, 200));
+    let source = take(one_of("source", "来源", input.source.trim(), SOURCES));
+    let urgency = take(one_of(
+        "urgency",
+        "紧急程度",
+        input.urgency.as_deref().unwrap_or("一般").trim(),
+        URGENCIES,
+    ));
+    let level = take(code_of(
+        "level",
+        "办理层级",
+        input.level.as_deref().unwrap_or("local").trim(),
+        LEVELS,
+    ));
+    let cycle = take(code_of(
+        "cycle",
+        "反馈周期",
+        input.cycle.as_deref().unwrap_or("none").trim(),
+        CYCLES,
+    ));
+    let category = take(text("category", "类别", &input.category, 40));
+    let requirements = take(text("requirements", "具体要求", &input.requirements, 4000));
+    let instruction = take(text("instruction", "领导批示", &input.instruction, 4000));
+    let leader = take(text("leader", "责任领导", &input.leader, 50));
+    let supervisor = take(text("supervisor", "督办人", &input.supervisor, 50));
+    let subject = take(text("subject", "涉及单位", &input.subject, 200));
+    let measures = take(text("measures", "整改措施", &input.measures, 4000));
     let deadline = match input.deadline.as_deref().filter(|d| !d.trim().is_empty()) {
-        Some(d) => Some(taizhang_domain::dates::parse("deadline", d)?),
+        Some(d) => taizhang_domain::dates::parse("deadline", d)
+            .map_err(|e| errs.push(e))
+            .ok(),
         None => None,
     };
-    if input.assign && deadline.is_none() {
-        return Err(FieldError::new(
+    if input.assign && deadline.is_none() && !errs.iter().any(|e| e.field == "deadline") {
+        errs.push(FieldError::new(
             "required",
             "deadline",
             "交办必须填写办结时限",
             "assigning needs a deadline",
-        )
-        .into());
+        ));
     }
-    let mut tx = app.store.begin().await?;
-    let ledger = store::get_ledger(&mut tx, &actor.scope(Permission::ItemRead), ledger_id)
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    let new = NewItem {
+        ledger_id: 0,
+        number,
+        source,
+        category,
+        urgency,
+        title,
+        requirements,
+        instruction,
+        leader,
+        supervisor,
+        subject,
+        lead_unit_id,
+        level,
+        cycle,
+        measures,
+        state: ItemState::Draft.as_str().to_string(),
+        assigned_on: None,
+        deadline: ymd(deadline),
+    };
+    Ok((new, if input.assign { deadline } else { None }))
+}
+
+/// Inserts a checked item into `ledger` (numbering it if needed), with its audit event, and
+/// assigns it when asked.
+pub(crate) async fn insert_checked(
+    app: &App,
+    tx: &mut taizhang_store::Tx,
+    actor: &Actor,
+    ledger: &Ledger,
+    mut new: NewItem,
+    assign: Option<NaiveDate>,
+) -> Result<Item> {
+    new.ledger_id = ledger.id;
+    if new.number.is_empty() {
+        let n = store::count_items(
+            tx,
+            &taizhang_domain::scope::Scope::everything(),
+            &ItemFilter {
+                ledger_id: Some(ledger.id),
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await?;
+        new.number = format!("{}-{:03}", ledger.period, n + 1);
+    }
+    let id = store::insert_item(tx, &new, app.now())
+        .await
+        .map_err(|e| match e {
+            taizhang_store::StoreError::Duplicate { .. } => ServiceError::Invalid(FieldError::new(
+                "duplicate",
+                "number",
+                format!("编号“{}”在本台账中已存在", new.number),
+                format!("number '{}' already exists in this ledger", new.number),
+            )),
+            other => other.into(),
+        })?;
+    let item = store::get_item(tx, &taizhang_domain::scope::Scope::everything(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    record(
+        app,
+        tx,
+        actor,
+        "item.create",
+        "item",
+        id,
+        Some(item.lead_unit_id),
+        None::<&()>,
+        Some(&item),
+    )
+    .await?;
+    match assign {
+        Some(deadline) => {
+            apply_in(
+                app,
+                tx,
+                actor,
+                item,
+                Action::Assign { deadline },
+                today(app),
+            )
+            .await
+        }
+        None => Ok(item),
+    }
+}
+
+/// The ledger for a change by `actor`: visible (else 404) and supervised by them (else 403).
+pub(crate) async fn ledger_for_write(
+    tx: &mut taizhang_store::Tx,
+    actor: &Actor,
+    ledger_id: i64,
+) -> Result<Ledger> {
+    let ledger = store::get_ledger(tx, &actor.scope(Permission::ItemRead), ledger_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if !actor.scope(Permission::ItemSupervise).contains(
@@ -325,13 +441,30 @@ pub async fn create_item(
     ) {
         return Err(ServiceError::Forbidden);
     }
+    Ok(ledger)
+}
+
+pub async fn create_item(
+    app: &App,
+    actor: &Actor,
+    ledger_id: i64,
+    input: CreateItem,
+) -> Result<ItemView> {
+    let (new, assign) = check_item(&input, input.lead_unit_id).map_err(|e| {
+        e.into_iter()
+            .next()
+            .map(ServiceError::Invalid)
+            .unwrap_or(ServiceError::NotFound)
+    })?;
+    let mut tx = app.store.begin().await?;
+    let ledger = ledger_for_write(&mut tx, actor, ledger_id).await?;
     let lead = taizhang_store::units::get(
         &mut tx,
         &actor.scope(Permission::UnitRead),
         input.lead_unit_id,
     )
     .await?;
-    let Some(lead) = lead.filter(|u| u.active) else {
+    if !lead.is_some_and(|u| u.active) {
         return Err(FieldError::new(
             "not_found",
             "lead_unit_id",
@@ -345,88 +478,8 @@ pub async fn create_item(
             ),
         )
         .into());
-    };
-    let number = match input
-        .number
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-    {
-        Some(n) => required_text("number", "编号", n, 40)?,
-        None => {
-            let n = store::count_items(
-                &mut tx,
-                &taizhang_domain::scope::Scope::everything(),
-                &ItemFilter {
-                    ledger_id: Some(ledger_id),
-                    limit: 1,
-                    ..Default::default()
-                },
-            )
-            .await?;
-            format!("{}-{:03}", ledger.period, n + 1)
-        }
-    };
-    let new = NewItem {
-        ledger_id,
-        number,
-        source,
-        category: text("category", "类别", &input.category, 40)?,
-        urgency,
-        title,
-        requirements: text("requirements", "具体要求", &input.requirements, 4000)?,
-        instruction: text("instruction", "领导批示", &input.instruction, 4000)?,
-        leader: text("leader", "责任领导", &input.leader, 50)?,
-        supervisor: text("supervisor", "督办人", &input.supervisor, 50)?,
-        subject: text("subject", "涉及单位", &input.subject, 200)?,
-        lead_unit_id: lead.id,
-        level,
-        cycle,
-        measures: text("measures", "整改措施", &input.measures, 4000)?,
-        state: ItemState::Draft.as_str().to_string(),
-        assigned_on: None,
-        deadline: ymd(deadline),
-    };
-    let id = store::insert_item(&mut tx, &new, app.now())
-        .await
-        .map_err(|e| match e {
-            taizhang_store::StoreError::Duplicate { .. } => ServiceError::Invalid(FieldError::new(
-                "duplicate",
-                "number",
-                format!("编号“{}”在本台账中已存在", new.number),
-                format!("number '{}' already exists in this ledger", new.number),
-            )),
-            other => other.into(),
-        })?;
-    let item = store::get_item(&mut tx, &taizhang_domain::scope::Scope::everything(), id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    record(
-        app,
-        &mut tx,
-        actor,
-        "item.create",
-        "item",
-        id,
-        Some(item.lead_unit_id),
-        None::<&()>,
-        Some(&item),
-    )
-    .await?;
-    let item = if input.assign {
-        let d = deadline.ok_or(ServiceError::NotFound)?;
-        apply_in(
-            app,
-            &mut tx,
-            actor,
-            item,
-            Action::Assign { deadline: d },
-            today(app),
-        )
-        .await?
-    } else {
-        item
-    };
+    }
+    let item = insert_checked(app, &mut tx, actor, &ledger, new, assign).await?;
     tx.commit().await?;
     Ok(view(item, ledger.yellow_days, today(app)))
 }

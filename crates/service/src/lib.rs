@@ -8,6 +8,7 @@ pub mod demo;
 pub mod demo_ledger;
 mod error;
 pub mod ledger;
+pub mod ledger_excel;
 pub mod error_fmt {
     pub use crate::error::fmt_time;
 }

@@ -606,6 +606,98 @@ async fn items_act(
     ok(taizhang_service::ledger::act(&st.app, &c.actor, id, b.version, b.action).await?)
 }
 
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"export.xlsx\"; filename*=UTF-8''{}",
+        filename
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b == b'.' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            })
+            .collect::<String>()
+    );
+    (
+        [
+            (header::CONTENT_TYPE, XLSX.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn ledger_template(_c: ApiCaller) -> ApiResult {
+    let bytes = taizhang_service::ledger_excel::template()
+        .map_err(|e| taizhang_service::ServiceError::Internal(e.to_string()))?;
+    Ok(xlsx_response(bytes, "督办事项导入模板.xlsx"))
+}
+
+async fn ledger_export(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiQuery(q): ApiQuery<ItemQuery>,
+) -> ApiResult {
+    let f = item_filter(&st, &c, id, q).await?;
+    let l = taizhang_service::ledger::get_ledger(&st.app, &c.actor, id).await?;
+    let bytes = taizhang_service::ledger_excel::export(&st.app, &c.actor, &f).await?;
+    Ok(xlsx_response(bytes, &format!("{}.xlsx", l.name)))
+}
+
+/// The outcome of an import as JSON: 200 with the count, or the file/cell errors.
+pub fn import_result(r: Result<usize, taizhang_service::ledger_excel::ImportError>) -> ApiResult {
+    use taizhang_service::ledger_excel::ImportError;
+    match r {
+        Ok(n) => ok(json!({"imported": n})),
+        Err(ImportError::Cells(errors)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "error": "bad_cells",
+                "message": format!("未导入任何数据:共{}处错误", errors.len()),
+                "message_en": format!("nothing was imported: {} bad cells", errors.len()),
+                "errors": errors,
+            })),
+        )
+            .into_response()),
+        Err(ImportError::File(e)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_file",
+            e.to_string(),
+            e.to_string(),
+        )
+        .with_field("file")),
+        Err(ImportError::Service(e)) => Err(e.into()),
+    }
+}
+
+async fn ledger_import(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    // The ledger first, so a foreign id is 404 whatever the file holds.
+    taizhang_service::ledger::get_ledger(&st.app, &c.actor, id).await?;
+    let sheet = match tokio::task::spawn_blocking(move || {
+        taizhang_service::ledger_excel::read(&body)
+    })
+    .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            return import_result(Err(taizhang_service::ledger_excel::ImportError::File(e)));
+        }
+        Err(e) => return Err(taizhang_service::ServiceError::Internal(e.to_string()).into()),
+    };
+    import_result(
+        taizhang_service::ledger_excel::import(&st.app, &c.actor, id, &sheet, &mut |_, _| {}).await,
+    )
+}
+
 /// One operation of the API.
 pub struct Route {
     pub method: &'static str,
@@ -884,6 +976,33 @@ pub const ROUTES: &[Route] = &[
         "台账统计",
         "Figures: totals, 办结率, 按期办结率, overdue; by unit, source, category, level",
         get(ledger_figures)
+    ),
+    route!(
+        "GET",
+        "/api/v1/ledger-template.xlsx",
+        "ledgers",
+        true,
+        "导入模板",
+        "The ledger-item import template (.xlsx)",
+        get(ledger_template)
+    ),
+    route!(
+        "GET",
+        "/api/v1/ledgers/{id}/export.xlsx",
+        "ledgers",
+        true,
+        "导出事项",
+        "Export the filtered items (.xlsx)",
+        get(ledger_export)
+    ),
+    route!(
+        "POST",
+        "/api/v1/ledgers/{id}/import",
+        "ledgers",
+        true,
+        "导入事项",
+        "Import items from a filled-in template (raw .xlsx body, at most 50 MB): all rows or none; 422 lists every bad cell",
+        post(ledger_import).layer(axum::extract::DefaultBodyLimit::max(50 << 20))
     ),
     route!(
         "GET",

@@ -138,6 +138,31 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Sends raw bytes (e.g. an .xlsx upload).
+    pub async fn call_raw(&self, method: &str, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let r = self
+            .client
+            .request(m, format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .header(
+                "content-type",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
 pub async fn anon_call(
     base: &str,
     method: &str,

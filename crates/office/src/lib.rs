@@ -1,0 +1,5 @@
+//! Office formats, bytes in and bytes out (no IO of its own): Excel (.xlsx) export and import
+//! with the guards users' files need. Report rendering (DOCX/Markdown/HTML) and the report
+//! checker will live here too.
+
+pub mod excel;
