@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -215,5 +215,57 @@ test('anonymous visitor is sent to login', async () => {
     await page.locator('input[name=username]').waitFor();
   } finally {
     await context.close();
+  }
+});
+
+test('supervisor sees 篇三 figures, a handler works an item, Excel import reports bad files', async () => {
+  const login = async (user) => {
+    const { context, page } = await newPage();
+    await page.goto('/login');
+    await page.fill('input[name=username]', user);
+    await page.fill('input[name=password]', PASSWORD);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('form[action="/login"] button[type=submit]')]);
+    return { context, page };
+  };
+  const sup = await login('duban');
+  const hand = await login('team01');
+  try {
+    // The supervisor's ledger shows 篇三's figures.
+    await sup.page.goto('/ledgers');
+    await Promise.all([sup.page.waitForURL(/\/ledgers\/\d+/), sup.page.locator('#ledgers a').first().click()]);
+    const figures = await sup.page.locator('#figures').innerText();
+    assert.match(figures, /145\s*问题总数/);
+    assert.match(figures, /69\s*已办结/);
+    assert.match(figures, /76\s*正在办理/);
+    await sup.page.screenshot({ path: path.join(ARTIFACTS, 'ledger.png'), fullPage: false });
+
+    // The handler of 第一精准帮扶队 reports progress on an item from "my tasks".
+    await hand.page.goto('/tasks');
+    await Promise.all([hand.page.waitForURL(/\/items\/\d+/), hand.page.locator('#in-progress a').first().click()]);
+    const report = hand.page.locator('form.act:has(button[data-action=report])');
+    await report.locator('[name=text]').fill('已协调国土部门,本周内办结');
+    await Promise.all([hand.page.waitForURL(/ok=/), report.locator('button').click()]);
+    assert.match(await hand.page.locator('#timeline').innerText(), /已协调国土部门/);
+    assert.equal(await hand.page.locator('button[data-action=close]').count(), 0, 'a handler is never offered 销号');
+    await hand.page.screenshot({ path: path.join(ARTIFACTS, 'item.png'), fullPage: true });
+
+    // Import: a file that is not a spreadsheet is refused with a reason; the template imports.
+    const ledgerURL = sup.page.url().split('?')[0];
+    const junk = path.join(dataDir, 'not-a-sheet.xlsx');
+    await writeFile(junk, 'hello');
+    await sup.page.locator('#import input[type=file]').setInputFiles(junk);
+    await Promise.all([sup.page.waitForURL(/\/import$/), sup.page.locator('#import button').click()]);
+    assert.match(await sup.page.locator('#import-problem').innerText(), /不是有效的 .xlsx 文件/);
+    const tpl = await sup.page.request.get('/api/v1/ledger-template.xlsx');
+    assert.equal(tpl.status(), 200);
+    const tplPath = path.join(dataDir, 'template.xlsx');
+    await writeFile(tplPath, await tpl.body());
+    await sup.page.goto(ledgerURL);
+    await sup.page.locator('#import input[type=file]').setInputFiles(tplPath);
+    await Promise.all([sup.page.waitForURL(/\/import$/), sup.page.locator('#import button').click()]);
+    assert.match(await sup.page.locator('#import-ok').innerText(), /已导入 1 条/);
+  } finally {
+    await sup.context.close();
+    await hand.context.close();
   }
 });

@@ -27,6 +27,88 @@ pub fn routes() -> Router<AppState> {
         .route("/items/{id}", get(item_page))
         .route("/items/{id}/act", post(item_act))
         .route("/tasks", get(tasks_page))
+        .route(
+            "/ledgers/{id}/import",
+            post(import_upload).layer(axum::extract::DefaultBodyLimit::max(50 << 20)),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    l: crate::pages::Layout,
+    id: i64,
+    imported: Option<usize>,
+    problem: Option<String>,
+    errors: Vec<taizhang_service::ledger_excel::CellError>,
+}
+
+/// The import form's upload: a CSRF field and the file (multipart).
+async fn import_upload(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<i64>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    use taizhang_service::ledger_excel::{self as lx, ImportError};
+    let tr = c.tr;
+    let (mut csrf, mut file) = (String::new(), None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("file") => file = field.bytes().await.ok(),
+            _ => {}
+        }
+    }
+    if let Err(r) = c.check_csrf(&csrf) {
+        return r;
+    }
+    let here = format!("/ledgers/{id}");
+    if let Err(e) = svc::get_ledger(&st.app, &c.actor, id).await {
+        return match e {
+            ServiceError::NotFound => (StatusCode::NOT_FOUND, "404").into_response(),
+            e => back(&here, "err", &msg(tr, &e)),
+        };
+    }
+    let Some(bytes) = file.filter(|b| !b.is_empty()) else {
+        return back(
+            &here,
+            "err",
+            tr.pick(
+                "请选择要导入的 .xlsx 文件",
+                "Choose an .xlsx file to import",
+            ),
+        );
+    };
+    let (mut imported, mut problem, mut errors) = (None, None, Vec::new());
+    match tokio::task::spawn_blocking(move || lx::read(&bytes)).await {
+        Ok(Ok(sheet)) => match lx::import(&st.app, &c.actor, id, &sheet, &mut |_, _| {}).await {
+            Ok(n) => imported = Some(n),
+            Err(ImportError::Cells(e)) => errors = e,
+            Err(ImportError::File(e)) => problem = Some(e.to_string()),
+            Err(ImportError::Service(e)) => problem = Some(msg(tr, &e)),
+        },
+        Ok(Err(e)) => problem = Some(e.to_string()),
+        Err(e) => problem = Some(e.to_string()),
+    }
+    render(ImportPage {
+        l: layout(
+            &c,
+            tr.pick("导入结果", "Import result"),
+            "ledgers",
+            vec![
+                home_crumb(tr),
+                (tr.pick("督办台账", "Ledgers").into(), "/ledgers".into()),
+                (tr.pick("台账", "Ledger").into(), here),
+                (tr.pick("导入结果", "Import result").into(), String::new()),
+            ],
+            Flash::default(),
+        ),
+        id,
+        imported,
+        problem,
+        errors,
+    })
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -189,6 +271,9 @@ struct LedgerPage {
     prev: Option<String>,
     next: Option<String>,
     as_of: String,
+    /// Query string of the current filters, for the export link.
+    filters: String,
+    can_supervise: bool,
 }
 
 #[derive(Deserialize, Default, Clone, serde::Serialize)]
@@ -297,7 +382,19 @@ async fn ledger_page(
         ok: q.ok.clone(),
         err,
     };
+    let filters = {
+        let mut qq = q.clone();
+        qq.offset = 0;
+        serde_urlencoded::to_string(&qq).unwrap_or_default()
+    };
+    let can_supervise = c.actor.scope(Permission::ItemSupervise).contains(
+        ledger.owner_unit_id,
+        &ledger.owner_path,
+        None,
+    );
     render(LedgerPage {
+        filters,
+        can_supervise,
         l: layout(
             &c,
             &ledger.name,
@@ -482,10 +579,13 @@ async fn item_page(
         "",
         false,
     );
+    let today = svc::today(&st.app).format("%Y-%m-%d").to_string();
+    let before_deadline = it.deadline.as_deref().is_some_and(|d| d >= today.as_str());
     add(
         is_handler
             && matches!(state, Assigned | InProgress | Escalated)
-            && it.extension_requested.is_none(),
+            && it.extension_requested.is_none()
+            && before_deadline,
         "request_extension",
         "延期申请",
         "extension",
