@@ -96,6 +96,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ExportCmd,
     },
+    /// Reminders (催办): send the automatic ones due today.
+    Remind {
+        #[command(subcommand)]
+        cmd: RemindCmd,
+    },
+    /// Chat-robot webhooks (企业微信 / 钉钉 / 飞书).
+    Webhook {
+        #[command(subcommand)]
+        cmd: WebhookCmd,
+    },
     /// Benchmarks (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -140,6 +150,36 @@ enum UserCmd {
         db: DbArg,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RemindCmd {
+    /// Send the automatic reminders due today (the server also does this every hour).
+    Run {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookCmd {
+    /// Add a robot for the notifications of a unit and everything below it.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        /// Unit code
+        #[arg(long)]
+        unit: String,
+        /// wecom (企业微信), dingtalk (钉钉) or feishu (飞书)
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        url: String,
+    },
+    List {
+        #[command(flatten)]
+        db: DbArg,
     },
 }
 
@@ -309,6 +349,16 @@ async fn serve(
     if let Some(b) = banner {
         println!("{b}");
     }
+    // Automatic reminders: at start, then every hour.
+    let reminders = app.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = taizhang_service::remind::run_auto(&reminders).await {
+                eprintln!("automatic reminders failed: {e}");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
     taizhang_web::serve(AppState { app, cookie_secure }, listener).await?;
     Ok(0)
 }
@@ -430,6 +480,67 @@ async fn run(cli: Cli) -> Result<u8, Fail> {
         }
         Cmd::Bench { cmd } => bench::run(cmd).await,
         Cmd::Ledger { cmd } => ledger_cmd(cmd).await,
+        Cmd::Remind {
+            cmd: RemindCmd::Run { db },
+        } => {
+            let app = App::new(open(&db.db).await?);
+            let ids = taizhang_service::remind::run_auto(&app).await?;
+            println!(
+                "sent {} automatic reminders / 已发送{}条自动提醒",
+                ids.len(),
+                ids.len()
+            );
+            Ok(0)
+        }
+        Cmd::Webhook {
+            cmd:
+                WebhookCmd::Add {
+                    db,
+                    unit,
+                    kind,
+                    url,
+                },
+        } => {
+            let app = App::new(open(&db.db).await?);
+            let sys = Actor::system("cli");
+            let mut c = app.store.conn().await?;
+            let found = taizhang_store::units::list(
+                &mut c,
+                &taizhang_domain::scope::Scope::everything(),
+                &taizhang_store::units::UnitFilter {
+                    q: Some(unit.clone()),
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            drop(c);
+            let Some(u) = found.into_iter().find(|u| u.code == unit) else {
+                return Err(Fail(
+                    format!("no unit with code '{unit}' / 找不到代码为“{unit}”的单位"),
+                    2,
+                ));
+            };
+            let id = taizhang_service::remind::add_webhook(&app, &sys, u.id, &kind, &url).await?;
+            println!("added webhook {id} for {} and below", u.name);
+            Ok(0)
+        }
+        Cmd::Webhook {
+            cmd: WebhookCmd::List { db },
+        } => {
+            let app = App::new(open(&db.db).await?);
+            for h in taizhang_service::remind::webhooks(&app).await? {
+                println!(
+                    "{:<4} {:<9} {:<20} {}{}",
+                    h.id,
+                    h.kind,
+                    h.unit_name,
+                    h.url,
+                    if h.active { "" } else { " [inactive]" }
+                );
+            }
+            Ok(0)
+        }
         Cmd::Template {
             cmd: TemplateCmd::Ledger { out },
         } => {

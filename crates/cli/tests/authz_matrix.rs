@@ -341,6 +341,33 @@ async fn cell(
                 write(c, side, 200),
             )
         }
+        ("GET", "/api/v1/inbox") => (p, None, if c == Caller::Anonymous { 401 } else { 200 }),
+        ("POST", "/api/v1/inbox/{id}/read") => {
+            let item = w.fresh_item(side).await;
+            let mut tx = w.t.app.store.begin().await.expect("tx");
+            let id = taizhang_store::notify::insert(
+                &mut tx,
+                w.side_unit(side).id,
+                Some(item),
+                "manual",
+                &format!("m{}", next()),
+                "催办",
+                "请办理",
+                1,
+            )
+            .await
+            .expect("notify")
+            .expect("new");
+            tx.commit().await.expect("commit");
+            // Messages reach the units one handles or supervises: the inspector has neither.
+            let expect = match c {
+                Caller::Anonymous => 401,
+                Caller::Inspector => 404,
+                _ if sees(c, side) => 204,
+                _ => 404,
+            };
+            (p.replace("{id}", &id.to_string()), None, expect)
+        }
         ("GET", "/api/v1/items/{id}") => {
             let id = w.fresh_item(side).await;
             (p.replace("{id}", &id.to_string()), None, read(c, side))
@@ -525,6 +552,8 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/ledger-template.xlsx",
         "/api/v1/ledgers/{id}/export.xlsx",
         "/api/v1/ledgers/{id}/import",
+        "/api/v1/inbox",
+        "/api/v1/inbox/{id}/read",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

@@ -563,6 +563,20 @@ async fn apply_in(
     let after = store::get_item(tx, &taizhang_domain::scope::Scope::everything(), item.id)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    if let Action::Remind { method, note } = &action {
+        let title = format!("【催办】{} {}", item.number, item.title);
+        let body = format!(
+            "{}({method}):{}",
+            actor.display_name,
+            if note.is_empty() {
+                "请抓紧办理并反馈进展。"
+            } else {
+                note.as_str()
+            }
+        );
+        let dedupe = format!("manual:{}:{}", item.id, after.version);
+        crate::remind::notify_item(app, tx, &after, "manual", &dedupe, &title, &body).await?;
+    }
     record(
         app,
         tx,
@@ -600,8 +614,19 @@ pub async fn act(
     )
     .await?
     .ok_or(ServiceError::NotFound)?;
+    let is_remind = matches!(action, Action::Remind { .. });
     let after = apply_in(app, &mut tx, actor, item, action, today(app)).await?;
     tx.commit().await?;
+    if is_remind {
+        // Robots are told after the commit, off the request path.
+        let (app2, dedupe) = (
+            app.clone(),
+            format!("manual:{}:{}", after.id, after.version),
+        );
+        tokio::spawn(async move {
+            let _ = crate::remind::deliver_dedupe(&app2, &dedupe).await;
+        });
+    }
     Ok(view(after, ledger.yellow_days, today(app)))
 }
 

@@ -9,6 +9,7 @@ pub mod demo_ledger;
 mod error;
 pub mod ledger;
 pub mod ledger_excel;
+pub mod remind;
 pub mod error_fmt {
     pub use crate::error::fmt_time;
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod ledger;
 mod migrate;
+pub mod notify;
 pub mod sql;
 pub mod units;
 pub mod users;

@@ -698,6 +698,26 @@ async fn ledger_import(
     )
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct InboxQuery {
+    #[serde(default)]
+    unread: bool,
+}
+
+async fn inbox(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<InboxQuery>,
+) -> ApiResult {
+    ok(taizhang_service::remind::inbox(&st.app, &c.actor, q.unread).await?)
+}
+
+async fn inbox_read(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiResult {
+    taizhang_service::remind::mark_read(&st.app, &c.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// One operation of the API.
 pub struct Route {
     pub method: &'static str,
@@ -1003,6 +1023,24 @@ pub const ROUTES: &[Route] = &[
         "导入事项",
         "Import items from a filled-in template (raw .xlsx body, at most 50 MB): all rows or none; 422 lists every bad cell",
         post(ledger_import).layer(axum::extract::DefaultBodyLimit::max(50 << 20))
+    ),
+    route!(
+        "GET",
+        "/api/v1/inbox",
+        "ledgers",
+        true,
+        "消息",
+        "Reminders and warnings for the units one handles or supervises",
+        get(inbox)
+    ),
+    route!(
+        "POST",
+        "/api/v1/inbox/{id}/read",
+        "ledgers",
+        true,
+        "标为已读",
+        "Mark a message read",
+        post(inbox_read)
     ),
     route!(
         "GET",

@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/items/{id}", get(item_page))
         .route("/items/{id}/act", post(item_act))
         .route("/tasks", get(tasks_page))
+        .route("/inbox", get(inbox_page))
+        .route("/inbox/{id}/read", post(inbox_read))
         .route(
             "/ledgers/{id}/import",
             post(import_upload).layer(axum::extract::DefaultBodyLimit::max(50 << 20)),
@@ -862,4 +864,72 @@ async fn tasks_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> 
         is_handler: !handle_scope.is_empty(),
         is_sup: !sup_scope.is_empty(),
     })
+}
+
+struct MsgRow {
+    id: i64,
+    item_id: Option<i64>,
+    kind: &'static str,
+    title: String,
+    body: String,
+    time: String,
+    read: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    l: crate::pages::Layout,
+    messages: Vec<MsgRow>,
+}
+
+async fn inbox_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> Response {
+    let tr = c.tr;
+    let list = taizhang_service::remind::inbox(&st.app, &c.actor, false)
+        .await
+        .unwrap_or_default();
+    render(InboxPage {
+        l: layout(
+            &c,
+            tr.pick("消息", "Messages"),
+            "inbox",
+            vec![
+                home_crumb(tr),
+                (tr.pick("消息", "Messages").into(), String::new()),
+            ],
+            flash,
+        ),
+        messages: list
+            .into_iter()
+            .map(|n| MsgRow {
+                id: n.id,
+                item_id: n.item_id,
+                kind: match n.kind.as_str() {
+                    "overdue" => "超期",
+                    "due_soon" => "临期",
+                    "manual" => "催办",
+                    _ => "通知",
+                },
+                title: n.title,
+                body: n.body,
+                time: taizhang_service::error_fmt::fmt_time(n.created_at),
+                read: n.read,
+            })
+            .collect(),
+    })
+}
+
+async fn inbox_read(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<i64>,
+    Form(f): Form<crate::pages::CsrfForm>,
+) -> Response {
+    if let Err(r) = c.check_csrf(&f.csrf) {
+        return r;
+    }
+    match taizhang_service::remind::mark_read(&st.app, &c.actor, id).await {
+        Ok(()) => done(&c, "/inbox"),
+        Err(e) => back("/inbox", "err", &msg(c.tr, &e)),
+    }
 }

@@ -21,6 +21,7 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    taizhang_service::remind::install_tls();
     let store = taizhang_store::testing::fresh(backend)
         .await
         .expect("fresh database");

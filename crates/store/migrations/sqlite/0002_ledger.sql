@@ -72,3 +72,43 @@ CREATE TABLE item_events (
     detail      TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX item_events_item ON item_events(item_id, id);
+
+-- In-app inbox (消息): reminders (催办) and warnings addressed to a unit; its handlers and
+-- supervisors see them. `dedupe` makes automatic reminders idempotent.
+CREATE TABLE notifications (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    unit_id     INTEGER NOT NULL REFERENCES units(id),
+    item_id     INTEGER REFERENCES items(id),
+    kind        TEXT NOT NULL,
+    dedupe      TEXT NOT NULL UNIQUE,
+    title       TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX notifications_unit ON notifications(unit_id, id);
+
+CREATE TABLE notification_reads (
+    notification_id INTEGER NOT NULL REFERENCES notifications(id),
+    user_id         INTEGER NOT NULL REFERENCES users(id),
+    read_at         INTEGER NOT NULL,
+    PRIMARY KEY (notification_id, user_id)
+);
+
+-- Chat-robot webhooks (企业微信 / 钉钉 / 飞书) for notifications of a unit's subtree.
+CREATE TABLE webhooks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    unit_id     INTEGER NOT NULL REFERENCES units(id),
+    kind        TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    active      BOOLEAN NOT NULL DEFAULT 1,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id      INTEGER NOT NULL REFERENCES webhooks(id),
+    notification_id INTEGER NOT NULL REFERENCES notifications(id),
+    at              INTEGER NOT NULL,
+    status          INTEGER NOT NULL,
+    error           TEXT NOT NULL DEFAULT ''
+);
