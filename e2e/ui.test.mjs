@@ -237,6 +237,9 @@ test('supervisor sees 篇三 figures, a handler works an item, Excel import repo
     assert.match(figures, /145\s*问题总数/);
     assert.match(figures, /69\s*已办结/);
     assert.match(figures, /76\s*正在办理/);
+    // The three ECharts charts render (vendored, no network).
+    await sup.page.locator('#chart-units svg').waitFor();
+    assert.equal(await sup.page.locator('.chart svg').count(), 3);
     await sup.page.screenshot({ path: path.join(ARTIFACTS, 'ledger.png'), fullPage: false });
 
     // The handler of 第一精准帮扶队 reports progress on an item from "my tasks".

@@ -710,10 +710,29 @@ pub struct FigureGroup {
     pub figures: Figures,
 }
 
+/// Items assigned and closed in one month (for the trend chart).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MonthRow {
+    /// `2026-05`.
+    pub month: String,
+    pub assigned: i64,
+    pub closed: i64,
+}
+
+/// Items in each state (for the status split).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StateCount {
+    pub state: String,
+    pub label: String,
+    pub count: i64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct LedgerFigures {
     pub as_of: String,
     pub overall: Figures,
+    pub by_month: Vec<MonthRow>,
+    pub by_state: Vec<StateCount>,
     pub by_unit: Vec<FigureGroup>,
     pub by_source: Vec<FigureGroup>,
     pub by_category: Vec<FigureGroup>,
@@ -822,9 +841,46 @@ pub async fn figures(app: &App, actor: &Actor, filter: &ItemFilter) -> Result<Le
             .map(|l| l.1.to_string())
             .unwrap_or_else(|| c.to_string())
     };
+    let mut months: BTreeMap<String, MonthRow> = BTreeMap::new();
+    let mut states: BTreeMap<String, i64> = BTreeMap::new();
+    for r in &rows {
+        *states.entry(r.state.clone()).or_default() += 1;
+        if let Some(a) = &r.assigned_on {
+            let m = a.chars().take(7).collect::<String>();
+            months
+                .entry(m.clone())
+                .or_insert_with(|| MonthRow {
+                    month: m,
+                    ..Default::default()
+                })
+                .assigned += 1;
+        }
+        if let Some(cl) = &r.closed_on {
+            let m = cl.chars().take(7).collect::<String>();
+            months
+                .entry(m.clone())
+                .or_insert_with(|| MonthRow {
+                    month: m,
+                    ..Default::default()
+                })
+                .closed += 1;
+        }
+    }
+    let by_state = ItemState::ALL
+        .iter()
+        .filter_map(|s| {
+            states.get(s.as_str()).map(|n| StateCount {
+                state: s.as_str().to_string(),
+                label: s.label_zh().to_string(),
+                count: *n,
+            })
+        })
+        .collect();
     Ok(LedgerFigures {
         as_of: t.format("%Y-%m-%d").to_string(),
         overall: all.done(),
+        by_month: months.into_values().collect(),
+        by_state,
         by_unit,
         by_source: group(&rows, t, |r| (r.source.clone(), r.source.clone())),
         by_category: group(&rows, t, |r| (r.category.clone(), r.category.clone())),

@@ -34,6 +34,8 @@ pub fn session_cookie(token: &str, secure: bool) -> String {
 
 const HTMX: &str = include_str!("../assets/htmx-2.0.11.min.js");
 const CSS: &str = include_str!("../assets/app.css");
+const ECHARTS: &str = include_str!("../assets/echarts-5.6.0.min.js");
+const CHARTS: &str = include_str!("../assets/charts.js");
 
 pub fn router(state: AppState) -> Router {
     let mut api = Router::new();
@@ -61,6 +63,12 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .route(
+            "/static/echarts-5.6.0.min.js",
+            get(|| async { js(ECHARTS) }),
+        )
+        .route("/static/charts.js", get(|| async { js(CHARTS) }))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .route(
             "/static/app.css",
             get(|| async {
                 (
@@ -76,6 +84,17 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(256 * 1024))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+fn js(body: &'static str) -> axum::response::Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// JSON for API paths, text for pages.

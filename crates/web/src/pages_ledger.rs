@@ -275,6 +275,8 @@ struct LedgerPage {
     as_of: String,
     /// Query string of the current filters, for the export link.
     filters: String,
+    /// Figures for the charts, as JSON (escaped for a <script> element).
+    chart_json: String,
     can_supervise: bool,
 }
 
@@ -394,7 +396,15 @@ async fn ledger_page(
         &ledger.owner_path,
         None,
     );
+    let chart_json = serde_json::to_string(&serde_json::json!({
+        "by_state": figs.by_state,
+        "by_month": figs.by_month,
+        "by_unit": figs.by_unit.iter().map(|g| serde_json::json!({"label": g.label, "on_time_rate": g.figures.on_time_rate})).collect::<Vec<_>>(),
+    }))
+    .unwrap_or_default()
+    .replace('<', "\\u003c");
     render(LedgerPage {
+        chart_json,
         filters,
         can_supervise,
         l: layout(
