@@ -349,6 +349,9 @@ async fn serve(
     if let Some(b) = banner {
         println!("{b}");
     }
+    if let Err(e) = app.reload_calendar().await {
+        eprintln!("could not load the administrators' calendar entries: {e}");
+    }
     // Automatic reminders: at start, then every hour.
     let reminders = app.clone();
     tokio::spawn(async move {

@@ -341,6 +341,21 @@ async fn cell(
                 write(c, side, 200),
             )
         }
+        ("GET", "/api/v1/calendar/{id}") => {
+            let year = if side == Side::Own { "2026" } else { "2031" };
+            (
+                p.replace("{id}", year),
+                None,
+                if c == Caller::Anonymous { 401 } else { 200 },
+            )
+        }
+        // The calendar governs every unit's deadlines: only an administrator with 全部 may edit
+        // it, and no matrix caller has 全部.
+        ("POST", "/api/v1/calendar/days") => (
+            p,
+            Some(json!({"date": "2031-01-01", "is_off": true, "name": "元旦"})),
+            if c == Caller::Anonymous { 401 } else { 403 },
+        ),
         ("GET", "/api/v1/inbox") => (p, None, if c == Caller::Anonymous { 401 } else { 200 }),
         ("POST", "/api/v1/inbox/{id}/read") => {
             let item = w.fresh_item(side).await;
@@ -554,6 +569,8 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/ledgers/{id}/import",
         "/api/v1/inbox",
         "/api/v1/inbox/{id}/read",
+        "/api/v1/calendar/{id}",
+        "/api/v1/calendar/days",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

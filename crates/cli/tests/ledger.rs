@@ -875,3 +875,63 @@ async fn cli_import_reports_every_bad_cell_and_imports_nothing() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn an_administrator_enters_next_years_holidays() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let r = unit(&t.app, None, "R", "县").await;
+    user(&t.app, "root", &r, Role::Admin, ScopeKind::All).await;
+    user(&t.app, "local", &r, Role::Admin, ScopeKind::OwnUnitAndBelow).await;
+    let root = login(&t.base, "root", PW).await;
+    let local = login(&t.base, "local", PW).await;
+    let (_, y) = root.call("GET", "/api/v1/calendar/2031", None).await;
+    assert_eq!(
+        (y["covered"].as_bool(), y["days"].as_array().map(Vec::len)),
+        (Some(false), Some(0))
+    );
+    let (_, y) = root.call("GET", "/api/v1/calendar/2026", None).await;
+    assert_eq!(y["covered"], true);
+    let day = json!({"date": "2031年1月1日", "is_off": true, "name": "元旦", "source": "测试通知"});
+    let (st, _) = local
+        .call("POST", "/api/v1/calendar/days", Some(day.clone()))
+        .await;
+    assert_eq!(
+        st.as_u16(),
+        403,
+        "only the 全部 administrator edits the calendar"
+    );
+    let (st, v) = root
+        .call(
+            "POST",
+            "/api/v1/calendar/days",
+            Some(json!({"date": "明年", "is_off": true, "name": "元旦"})),
+        )
+        .await;
+    assert_eq!((st.as_u16(), v["field"].as_str()), (422, Some("date")));
+    let (st, v) = root.call("POST", "/api/v1/calendar/days", Some(day)).await;
+    assert_eq!(st.as_u16(), 200, "{v}");
+    let (_, y) = root.call("GET", "/api/v1/calendar/2031", None).await;
+    assert_eq!(y["covered"], true);
+    assert_eq!(y["days"][0]["date"], "2031-01-01");
+    // The running server uses it at once: 2031-01-01 (a Wednesday) is now off.
+    let cal = t.app.calendar();
+    assert!(
+        !cal.day(chrono::NaiveDate::from_ymd_opt(2031, 1, 1).expect("date"))
+            .working
+    );
+    // And it survives a restart: a fresh App over the same database reloads it.
+    let again = taizhang_service::App::new(t.app.store.clone());
+    assert!(
+        again
+            .calendar()
+            .day(chrono::NaiveDate::from_ymd_opt(2031, 1, 1).expect("date"))
+            .working
+    );
+    again.reload_calendar().await.expect("reload");
+    assert!(
+        !again
+            .calendar()
+            .day(chrono::NaiveDate::from_ymd_opt(2031, 1, 1).expect("date"))
+            .working
+    );
+}

@@ -117,10 +117,7 @@ struct Day<'a> {
 
 impl Day<'_> {
     fn on(&self, d: NaiveDate) -> App {
-        App {
-            store: self.app.store.clone(),
-            clock: Clock::fixed(at(d)),
-        }
+        self.app.with_clock(Clock::fixed(at(d)))
     }
 
     async fn step(
@@ -252,7 +249,7 @@ pub async fn load(
         } else {
             d(9, 1) + Duration::days((i as i64 * 5) % 70)
         };
-        let deadline = crate::ledger::calendar().add_working_days(assigned, 30).0;
+        let deadline = app.calendar().add_working_days(assigned, 30).0;
         let item = create_item(
             &day.on(assigned),
             &sup,
@@ -334,7 +331,8 @@ pub async fn load(
                 continue;
             }
             let assigned = d(4, 1) + Duration::days((k * 7 + j) as i64);
-            let deadline = crate::ledger::calendar()
+            let deadline = app
+                .calendar()
                 .add_working_days(assigned, if j < 2 { 40 } else { 150 })
                 .0;
             let item = create_item(

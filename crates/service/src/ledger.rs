@@ -5,7 +5,6 @@ use crate::{Actor, App, Result, ServiceError, record};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use taizhang_domain::FieldError;
 use taizhang_domain::calendar::Calendar;
 use taizhang_domain::error::required_text;
@@ -14,12 +13,6 @@ use taizhang_domain::role::Permission;
 use taizhang_store::ledger::{
     self as store, Item, ItemEvent, ItemFilter, Ledger, NewItem, NewLedger,
 };
-
-/// The calendar in force. Administrator edits for later years will be layered on top here.
-pub fn calendar() -> &'static Calendar {
-    static CAL: OnceLock<Calendar> = OnceLock::new();
-    CAL.get_or_init(Calendar::builtin)
-}
 
 /// Today in China Standard Time.
 pub fn today(app: &App) -> NaiveDate {
@@ -245,10 +238,10 @@ pub struct ItemView {
     pub calendar_covered: bool,
 }
 
-pub(crate) fn view(item: Item, yellow_days: i64, today: NaiveDate) -> ItemView {
+pub(crate) fn view(cal: &Calendar, item: Item, yellow_days: i64, today: NaiveDate) -> ItemView {
     let state = ItemState::parse("state", &item.state).unwrap_or(ItemState::Draft);
     let (light, days_left, covered) = rules::light(
-        calendar(),
+        cal,
         state,
         date(&item.deadline),
         item.reminders > 0,
@@ -481,7 +474,7 @@ pub async fn create_item(
     }
     let item = insert_checked(app, &mut tx, actor, &ledger, new, assign).await?;
     tx.commit().await?;
-    Ok(view(item, ledger.yellow_days, today(app)))
+    Ok(view(&app.calendar(), item, ledger.yellow_days, today(app)))
 }
 
 /// How the actor stands to the item: handler of its lead unit, supervisor over it, or neither.
@@ -627,7 +620,7 @@ pub async fn act(
             let _ = crate::remind::deliver_dedupe(&app2, &dedupe).await;
         });
     }
-    Ok(view(after, ledger.yellow_days, today(app)))
+    Ok(view(&app.calendar(), after, ledger.yellow_days, today(app)))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -651,7 +644,7 @@ pub async fn get_item(app: &App, actor: &Actor, id: i64) -> Result<ItemDetail> {
     .ok_or(ServiceError::NotFound)?;
     let events = store::events(&mut c, id).await?;
     Ok(ItemDetail {
-        view: view(item, ledger.yellow_days, today(app)),
+        view: view(&app.calendar(), item, ledger.yellow_days, today(app)),
         events,
     })
 }
@@ -676,7 +669,13 @@ pub async fn list_items(
     let total = store::count_items(&mut c, &scope, filter).await?;
     let t = today(app);
     Ok((
-        items.into_iter().map(|i| view(i, yellow, t)).collect(),
+        {
+            let cal = app.calendar();
+            items
+                .into_iter()
+                .map(|i| view(&cal, i, yellow, t))
+                .collect()
+        },
         total,
     ))
 }
@@ -751,7 +750,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, r: &store::FigureRow, today: NaiveDate) {
+    fn add(&mut self, r: &store::FigureRow, today: NaiveDate, cal: &Calendar) {
         let state = ItemState::parse("state", &r.state).unwrap_or(ItemState::Draft);
         let closed = r.closed_on.is_some();
         if state == ItemState::Draft
@@ -770,7 +769,7 @@ impl Acc {
                 self.f.closed_on_time += 1;
             }
             if let (Some(a), Some(on)) = (date(&r.assigned_on), on) {
-                self.days += calendar().working_days_between(a, on).0;
+                self.days += cal.working_days_between(a, on).0;
                 self.days_n += 1;
             }
         } else if state.is_open() && deadline.is_some_and(|d| d < today) {
@@ -790,6 +789,7 @@ impl Acc {
 fn group(
     rows: &[store::FigureRow],
     today: NaiveDate,
+    cal: &Calendar,
     key: impl Fn(&store::FigureRow) -> (String, String),
 ) -> Vec<FigureGroup> {
     let mut m: BTreeMap<String, (String, Acc)> = BTreeMap::new();
@@ -798,7 +798,7 @@ fn group(
         m.entry(k)
             .or_insert_with(|| (label, Acc::default()))
             .1
-            .add(r, today);
+            .add(r, today, cal);
     }
     m.into_iter()
         .map(|(key, (label, acc))| FigureGroup {
@@ -821,11 +821,12 @@ pub async fn figures(app: &App, actor: &Actor, filter: &ItemFilter) -> Result<Le
     }
     let rows = store::figure_rows(&mut c, &scope, filter).await?;
     let t = today(app);
+    let cal = app.calendar();
     let mut all = Acc::default();
     for r in &rows {
-        all.add(r, t);
+        all.add(r, t, &cal);
     }
-    let mut by_unit = group(&rows, t, |r| {
+    let mut by_unit = group(&rows, t, &cal, |r| {
         (r.lead_unit_id.to_string(), r.lead_unit_name.clone())
     });
     by_unit.sort_by(|a, b| {
@@ -882,8 +883,8 @@ pub async fn figures(app: &App, actor: &Actor, filter: &ItemFilter) -> Result<Le
         by_month: months.into_values().collect(),
         by_state,
         by_unit,
-        by_source: group(&rows, t, |r| (r.source.clone(), r.source.clone())),
-        by_category: group(&rows, t, |r| (r.category.clone(), r.category.clone())),
-        by_level: group(&rows, t, |r| (r.level.clone(), level_label(&r.level))),
+        by_source: group(&rows, t, &cal, |r| (r.source.clone(), r.source.clone())),
+        by_category: group(&rows, t, &cal, |r| (r.category.clone(), r.category.clone())),
+        by_level: group(&rows, t, &cal, |r| (r.level.clone(), level_label(&r.level))),
     })
 }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod demo;
 pub mod demo_ledger;
 mod error;
@@ -58,11 +59,13 @@ impl Clock {
     }
 }
 
-/// The application: the store plus a clock.
+/// The application: the store, a clock, and the working-day calendar in force (the shipped
+/// 2007–2026 arrangements plus what administrators added, see [`App::reload_calendar`]).
 #[derive(Clone, Debug)]
 pub struct App {
     pub store: Store,
     pub clock: Clock,
+    calendar: Arc<std::sync::RwLock<Arc<taizhang_domain::calendar::Calendar>>>,
 }
 
 impl App {
@@ -70,7 +73,49 @@ impl App {
         App {
             store,
             clock: Clock::system(),
+            calendar: Arc::new(std::sync::RwLock::new(Arc::new(
+                taizhang_domain::calendar::Calendar::builtin(),
+            ))),
         }
+    }
+
+    /// The same application seen through another clock (tests, the demo loader).
+    pub fn with_clock(&self, clock: Clock) -> App {
+        App {
+            store: self.store.clone(),
+            clock,
+            calendar: self.calendar.clone(),
+        }
+    }
+
+    pub fn calendar(&self) -> Arc<taizhang_domain::calendar::Calendar> {
+        match self.calendar.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Rebuilds the calendar from the shipped data and the administrators' entries.
+    pub async fn reload_calendar(&self) -> Result<()> {
+        let mut c = self.store.conn().await?;
+        let days = taizhang_store::notify::calendar_days(&mut c).await?;
+        drop(c);
+        let mut cal = taizhang_domain::calendar::Calendar::builtin();
+        for d in days {
+            if let Ok(date) = chrono::NaiveDate::parse_from_str(&d.date, "%Y-%m-%d") {
+                cal.set_day(taizhang_domain::calendar::SpecialDay {
+                    date,
+                    is_off: d.is_off,
+                    name: d.name,
+                    source: d.source,
+                });
+            }
+        }
+        match self.calendar.write() {
+            Ok(mut w) => *w = Arc::new(cal),
+            Err(p) => *p.into_inner() = Arc::new(cal),
+        }
+        Ok(())
     }
 
     pub fn now(&self) -> i64 {

@@ -2,7 +2,7 @@
 //! 钉钉, 飞书). Automatic reminders go out N working days before a deadline (N = the ledger's
 //! yellow-light threshold) and on the first day an item is overdue; each once per deadline.
 
-use crate::ledger::{calendar, today};
+use crate::ledger::today;
 use crate::{Actor, App, Result, ServiceError};
 use serde_json::{Value, json};
 use taizhang_domain::role::Permission;
@@ -37,6 +37,7 @@ pub(crate) async fn notify_item(
 /// (already delivered to the webhooks when this returns).
 pub async fn run_auto(app: &App) -> Result<Vec<i64>> {
     let t = today(app);
+    let cal = app.calendar();
     let mut c = app.store.conn().await?;
     let ledgers =
         taizhang_store::ledger::list_ledgers(&mut c, &taizhang_domain::scope::Scope::everything())
@@ -76,7 +77,7 @@ pub async fn run_auto(app: &App) -> Result<Vec<i64>> {
                 else {
                     continue;
                 };
-                let (left, _) = calendar().working_days_between(t, deadline);
+                let (left, _) = cal.working_days_between(t, deadline);
                 let (kind, title) = if t > deadline {
                     ("overdue", format!("【超期】{} {}", it.number, it.title))
                 } else if left <= l.yellow_days {

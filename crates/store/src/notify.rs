@@ -200,3 +200,40 @@ pub async fn id_by_dedupe(c: &mut impl AsConn, dedupe: &str) -> Result<Option<i6
     .await?);
     Ok(r.map(|r| r.0))
 }
+
+/// A working-day calendar entry added by an administrator.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct CalendarDay {
+    pub date: String,
+    pub is_off: bool,
+    pub name: String,
+    pub source: String,
+    pub created_at: i64,
+}
+
+pub async fn calendar_days(c: &mut impl AsConn) -> Result<Vec<CalendarDay>> {
+    Ok(run!(c, |x| sqlx::query_as::<_, CalendarDay>(
+        "SELECT date, is_off, name, source, created_at FROM calendar_days ORDER BY date"
+    )
+    .fetch_all(&mut *x)
+    .await?))
+}
+
+pub async fn upsert_calendar_day(c: &mut impl AsConn, d: &CalendarDay) -> Result<()> {
+    run!(c, |x| {
+        sqlx::query(
+        "INSERT INTO calendar_days (date, is_off, name, source, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (date) DO UPDATE SET is_off = excluded.is_off, name = excluded.name, source = excluded.source, \
+         created_at = excluded.created_at"
+    )
+    .bind(&d.date)
+    .bind(d.is_off)
+    .bind(&d.name)
+    .bind(&d.source)
+    .bind(d.created_at)
+    .execute(&mut *x)
+    .await?
+    .rows_affected()
+    });
+    Ok(())
+}

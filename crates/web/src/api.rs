@@ -718,6 +718,18 @@ async fn inbox_read(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> Api
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+async fn calendar_year(State(st): State<AppState>, _c: ApiCaller, Id(year): Id) -> ApiResult {
+    ok(taizhang_service::calendar::year(&st.app, year as i32)?)
+}
+
+async fn calendar_set(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiJson(b): ApiJson<taizhang_service::calendar::SetDay>,
+) -> ApiResult {
+    ok(taizhang_service::calendar::set_day(&st.app, &c.actor, b).await?)
+}
+
 /// One operation of the API.
 pub struct Route {
     pub method: &'static str,
@@ -1041,6 +1053,24 @@ pub const ROUTES: &[Route] = &[
         "标为已读",
         "Mark a message read",
         post(inbox_read)
+    ),
+    route!(
+        "GET",
+        "/api/v1/calendar/{id}",
+        "calendar",
+        true,
+        "工作日历",
+        "The working-day calendar of a year: holidays and 调休; `covered` false means no arrangement yet",
+        get(calendar_year)
+    ),
+    route!(
+        "POST",
+        "/api/v1/calendar/days",
+        "calendar",
+        true,
+        "录入节假日",
+        "Add or correct a day (system administrators with the all scope)",
+        post(calendar_set)
     ),
     route!(
         "GET",

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/items/{id}/act", post(item_act))
         .route("/tasks", get(tasks_page))
         .route("/inbox", get(inbox_page))
+        .route("/calendar", get(calendar_page).post(calendar_set))
         .route("/inbox/{id}/read", post(inbox_read))
         .route(
             "/ledgers/{id}/import",
@@ -941,5 +942,95 @@ async fn inbox_read(
     match taizhang_service::remind::mark_read(&st.app, &c.actor, id).await {
         Ok(()) => done(&c, "/inbox"),
         Err(e) => back("/inbox", "err", &msg(c.tr, &e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "calendar.html")]
+struct CalendarPage {
+    l: crate::pages::Layout,
+    y: taizhang_service::calendar::Year,
+    can_edit: bool,
+    prev: i32,
+    next: i32,
+}
+
+#[derive(Deserialize, Default)]
+struct YearQuery {
+    year: Option<i32>,
+    ok: Option<String>,
+    err: Option<String>,
+}
+
+async fn calendar_page(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Query(q): Query<YearQuery>,
+) -> Response {
+    let tr = c.tr;
+    let year = q
+        .year
+        .unwrap_or_else(|| chrono::Datelike::year(&svc::today(&st.app)));
+    let y = match taizhang_service::calendar::year(&st.app, year) {
+        Ok(y) => y,
+        Err(e) => return back("/calendar", "err", &msg(tr, &e)),
+    };
+    render(CalendarPage {
+        l: layout(
+            &c,
+            tr.pick("工作日历", "Working-day calendar"),
+            "ledgers",
+            vec![
+                home_crumb(tr),
+                (
+                    tr.pick("工作日历", "Working-day calendar").into(),
+                    String::new(),
+                ),
+            ],
+            Flash {
+                ok: q.ok,
+                err: q.err,
+            },
+        ),
+        can_edit: c.actor.scope(Permission::UnitWrite).all,
+        prev: year - 1,
+        next: year + 1,
+        y,
+    })
+}
+
+#[derive(Deserialize)]
+struct DayForm {
+    csrf: String,
+    date: String,
+    is_off: String,
+    name: String,
+    #[serde(default)]
+    source: String,
+}
+
+async fn calendar_set(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Form(f): Form<DayForm>,
+) -> Response {
+    if let Err(r) = c.check_csrf(&f.csrf) {
+        return r;
+    }
+    let year = f.date.get(0..4).unwrap_or("").to_string();
+    let here = format!("/calendar?year={year}");
+    let input = taizhang_service::calendar::SetDay {
+        date: f.date,
+        is_off: f.is_off == "1",
+        name: f.name,
+        source: f.source,
+    };
+    match taizhang_service::calendar::set_day(&st.app, &c.actor, input).await {
+        Ok(_) => done(&c, &here),
+        Err(e) => back(
+            if year.len() == 4 { &here } else { "/calendar" },
+            "err",
+            &msg(c.tr, &e),
+        ),
     }
 }

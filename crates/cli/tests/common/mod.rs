@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use taizhang_domain::role::{Role, RoleAssignment, ScopeKind};
 use taizhang_service::units::CreateUnit;
 use taizhang_service::users::CreateUser;
-use taizhang_service::{Actor, App, Clock};
+use taizhang_service::{Actor, App};
 use taizhang_store::Backend;
 use taizhang_store::units::Unit;
 
@@ -25,10 +25,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let store = taizhang_store::testing::fresh(backend)
         .await
         .expect("fresh database");
-    let app = App {
-        store,
-        clock: Clock::system(),
-    };
+    let app = App::new(store);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -112,3 +112,13 @@ CREATE TABLE webhook_deliveries (
     status          BIGINT NOT NULL,
     error           TEXT NOT NULL DEFAULT ''
 );
+
+-- Working-day calendar entries an administrator adds for years after the shipped 2007-2026
+-- (or corrections): holidays (is_off) and adjusted working days (调休).
+CREATE TABLE calendar_days (
+    date        TEXT PRIMARY KEY,
+    is_off      BOOLEAN NOT NULL,
+    name        TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
