@@ -356,6 +356,31 @@ async fn cell(
             Some(json!({"date": "2031-01-01", "is_off": true, "name": "元旦"})),
             if c == Caller::Anonymous { 401 } else { 403 },
         ),
+        ("GET", "/api/v1/items/{id}/attachments") => {
+            let id = w.fresh_item(side).await;
+            (p.replace("{id}", &id.to_string()), None, read(c, side))
+        }
+        ("POST", "/api/v1/items/{id}/attachments") => {
+            let id = w.fresh_item(side).await;
+            (
+                format!("{}?filename=材料.pdf", p.replace("{id}", &id.to_string())),
+                Some(json!({"__raw_pdf": true})),
+                write(c, side, 201),
+            )
+        }
+        ("GET", "/api/v1/attachments/{id}") => {
+            let item = w.fresh_item(side).await;
+            let a = taizhang_service::ledger::attach(
+                &w.t.app,
+                &taizhang_service::Actor::system("test"),
+                item,
+                "照片.png",
+                b"\x89PNG\r\n\x1a\nrest",
+            )
+            .await
+            .expect("attach");
+            (p.replace("{id}", &a.id.to_string()), None, read(c, side))
+        }
         ("GET", "/api/v1/inbox") => (p, None, if c == Caller::Anonymous { 401 } else { 200 }),
         ("POST", "/api/v1/inbox/{id}/read") => {
             let item = w.fresh_item(side).await;
@@ -454,11 +479,17 @@ async fn run_matrix(backend: taizhang_store::Backend) {
         for c in CALLERS {
             for side in [Side::Own, Side::Foreign] {
                 let (path, body, expect) = cell(&w, r.method, r.path, c, side).await;
+                // Uploads: a one-row .xlsx template, or a tiny PDF.
+                let raw_pdf = body
+                    .as_ref()
+                    .and_then(|b| b.get("__raw_pdf"))
+                    .map(|_| b"%PDF-1.4 evidence".to_vec());
                 let xlsx = body
                     .as_ref()
                     .and_then(|b| b.get("__xlsx_lead"))
                     .and_then(|v| v.as_str())
-                    .map(xlsx_one_row);
+                    .map(xlsx_one_row)
+                    .or(raw_pdf);
                 let (status, resp) = if let Some(bytes) = xlsx {
                     match w.sessions.iter().find(|(k, _)| *k == c) {
                         Some((_, s)) => s.call_raw(r.method, &path, bytes).await,
@@ -571,6 +602,8 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/inbox/{id}/read",
         "/api/v1/calendar/{id}",
         "/api/v1/calendar/days",
+        "/api/v1/items/{id}/attachments",
+        "/api/v1/attachments/{id}",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

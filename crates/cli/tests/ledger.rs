@@ -935,3 +935,138 @@ async fn an_administrator_enters_next_years_holidays() {
             .working
     );
 }
+
+#[tokio::test]
+async fn evidence_files_are_checked_by_content_and_frozen_with_the_item() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let r = unit(&t.app, None, "R", "县").await;
+    let a = unit(&t.app, Some(&r), "A", "第三小学").await;
+    user(
+        &t.app,
+        "sup",
+        &r,
+        Role::Supervisor,
+        ScopeKind::OwnUnitAndBelow,
+    )
+    .await;
+    user(&t.app, "hand", &a, Role::Handler, ScopeKind::OwnUnit).await;
+    let sys = taizhang_service::Actor::system("test");
+    let l = taizhang_service::ledger::create_ledger(
+        &t.app,
+        &sys,
+        taizhang_service::ledger::CreateLedger {
+            name: "台账".into(),
+            kind: "督办".into(),
+            owner_unit_id: r.id,
+            period: "2026".into(),
+            yellow_days: None,
+        },
+    )
+    .await
+    .expect("ledger");
+    let it = taizhang_service::ledger::create_item(
+        &t.app,
+        &sys,
+        l.id,
+        taizhang_service::ledger::CreateItem {
+            source: "督查检查".into(),
+            title: "围墙加固".into(),
+            lead_unit_id: a.id,
+            deadline: Some("2099-1-5".into()),
+            assign: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("item");
+    let hand = login(&t.base, "hand", PW).await;
+    let url = |name: &str| format!("/api/v1/items/{}/attachments?filename={name}", it.item.id);
+    for (name, bytes, code) in [
+        (
+            "现场照片.png",
+            b"%PDF-1.7 not a png".to_vec(),
+            "type_mismatch",
+        ),
+        ("病毒.exe", b"MZ\x90\x00".to_vec(), "unsupported_type"),
+        ("空.pdf", Vec::new(), "empty"),
+        (
+            "大.pdf",
+            {
+                let mut v = b"%PDF-".to_vec();
+                v.resize((20 << 20) + 1, b'x');
+                v
+            },
+            "too_large",
+        ),
+    ] {
+        let (st, v) = hand.call_raw("POST", &url(name), bytes).await;
+        assert_eq!(
+            (st.as_u16(), v["error"].as_str(), v["field"].as_str()),
+            (422, Some(code), Some("file")),
+            "{name}: {v}"
+        );
+    }
+    let (st, v) = hand
+        .call_raw("POST", &url("整改报告.pdf"), b"%PDF-1.4 report".to_vec())
+        .await;
+    assert_eq!(st.as_u16(), 201, "{v}");
+    assert_eq!(v["content_type"], "application/pdf");
+    let id = v["id"].as_i64().expect("id");
+    let res = hand
+        .client
+        .get(format!("{}/api/v1/attachments/{id}", t.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap_or("")
+            .contains("UTF-8''%E6%95%B4")
+    );
+    assert_eq!(
+        res.bytes().await.expect("bytes").as_ref(),
+        b"%PDF-1.4 report"
+    );
+    // Once closed, the item takes no more files.
+    let (_, v) = hand
+        .call(
+            "POST",
+            &format!("/api/v1/items/{}/actions", it.item.id),
+            Some(json!({"version": 2, "action": "accept"})),
+        )
+        .await;
+    let (_, v) = hand
+        .call(
+            "POST",
+            &format!("/api/v1/items/{}/actions", it.item.id),
+            Some(json!({"version": v["version"], "action": "submit", "result": "完成"})),
+        )
+        .await;
+    let sup = login(&t.base, "sup", PW).await;
+    let (st, _) = sup
+        .call(
+            "POST",
+            &format!("/api/v1/items/{}/actions", it.item.id),
+            Some(json!({"version": v["version"], "action": "close"})),
+        )
+        .await;
+    assert_eq!(st.as_u16(), 200);
+    let (st, v) = hand
+        .call_raw("POST", &url("补充.pdf"), b"%PDF-1.4 late".to_vec())
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["error"].as_str()),
+        (422, Some("frozen")),
+        "{v}"
+    );
+    let (_, list) = sup
+        .call(
+            "GET",
+            &format!("/api/v1/items/{}/attachments", it.item.id),
+            None,
+        )
+        .await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+}

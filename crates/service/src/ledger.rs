@@ -4,6 +4,7 @@
 use crate::{Actor, App, Result, ServiceError, record};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use std::collections::BTreeMap;
 use taizhang_domain::FieldError;
 use taizhang_domain::calendar::Calendar;
@@ -887,4 +888,157 @@ pub async fn figures(app: &App, actor: &Actor, filter: &ItemFilter) -> Result<Le
         by_category: group(&rows, t, &cal, |r| (r.category.clone(), r.category.clone())),
         by_level: group(&rows, t, &cal, |r| (r.level.clone(), level_label(&r.level))),
     })
+}
+
+/// Largest evidence file (佐证材料) accepted.
+pub const MAX_ATTACHMENT: usize = 20 << 20;
+
+/// The file's real type from its first bytes — never the client's header — checked against
+/// its extension. Accepted: PDF, PNG, JPEG, Word and Excel (old and new), ZIP.
+pub fn sniff(filename: &str, bytes: &[u8]) -> Result<&'static str, FieldError> {
+    let ext = filename
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let kind: Option<(&'static str, &[&str])> = if bytes.starts_with(b"%PDF-") {
+        Some(("application/pdf", &["pdf"]))
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(("image/png", &["png"]))
+    } else if bytes.starts_with(b"\xFF\xD8\xFF") {
+        Some(("image/jpeg", &["jpg", "jpeg"]))
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        match ext.as_str() {
+            "docx" => Some((
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                &["docx"],
+            )),
+            "xlsx" => Some((
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &["xlsx"],
+            )),
+            _ => Some(("application/zip", &["zip"])),
+        }
+    } else if bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+        match ext.as_str() {
+            "xls" => Some(("application/vnd.ms-excel", &["xls"])),
+            _ => Some(("application/msword", &["doc"])),
+        }
+    } else {
+        None
+    };
+    match kind {
+        Some((ct, exts)) if exts.contains(&ext.as_str()) => Ok(ct),
+        Some((ct, _)) => Err(FieldError::new(
+            "type_mismatch",
+            "file",
+            format!("文件“{filename}”的内容({ct})与扩展名不符"),
+            format!("the content of '{filename}' ({ct}) does not match its extension"),
+        )),
+        None => Err(FieldError::new(
+            "unsupported_type",
+            "file",
+            format!("不支持“{filename}”的文件类型:只接受 PDF、图片(PNG/JPG)、Word、Excel 和 ZIP"),
+            format!(
+                "unsupported file type of '{filename}': PDF, PNG/JPG, Word, Excel and ZIP are accepted"
+            ),
+        )),
+    }
+}
+
+/// Attaches evidence to an item: by its handler or supervisor, while it is not frozen.
+pub async fn attach(
+    app: &App,
+    actor: &Actor,
+    item_id: i64,
+    filename: &str,
+    bytes: &[u8],
+) -> Result<store::Attachment> {
+    let mut tx = app.store.begin().await?;
+    // The item first: 404 outside the scope, 403 for readers who neither handle nor supervise it.
+    let item = store::get_item(&mut tx, &actor.scope(Permission::ItemRead), item_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let who = relation(actor, &item);
+    if !who.is_handler && !who.is_supervisor {
+        return Err(ServiceError::Forbidden);
+    }
+    if ItemState::parse("state", &item.state)?.is_frozen() {
+        return Err(FieldError::new(
+            "frozen",
+            "file",
+            "已销号、撤销或归档的事项不能再上传材料",
+            "a closed, cancelled or archived item takes no more files",
+        )
+        .into());
+    }
+    let name = filename
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let name = required_text("filename", "文件名", &name, 100)?;
+    if bytes.is_empty() {
+        return Err(FieldError::new("empty", "file", "文件是空的", "the file is empty").into());
+    }
+    if bytes.len() > MAX_ATTACHMENT {
+        return Err(FieldError::new(
+            "too_large",
+            "file",
+            format!("文件{}字节,超过{}MB上限", bytes.len(), MAX_ATTACHMENT >> 20),
+            format!(
+                "the file has {} bytes, more than the {} MB limit",
+                bytes.len(),
+                MAX_ATTACHMENT >> 20
+            ),
+        )
+        .into());
+    }
+    let ct = sniff(&name, bytes)?;
+    let sha = hex::encode(sha2::Sha256::digest(bytes));
+    let id = store::insert_attachment(
+        &mut tx,
+        item.id,
+        &name,
+        ct,
+        &sha,
+        bytes,
+        &actor.display_name,
+        app.now(),
+    )
+    .await?;
+    let meta = store::attachments(&mut tx, item.id)
+        .await?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or(ServiceError::NotFound)?;
+    record(
+        app,
+        &mut tx,
+        actor,
+        "item.attach",
+        "item",
+        item.id,
+        Some(item.lead_unit_id),
+        None::<&()>,
+        Some(&meta),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(meta)
+}
+
+pub async fn attachments(app: &App, actor: &Actor, item_id: i64) -> Result<Vec<store::Attachment>> {
+    let mut c = app.store.conn().await?;
+    store::get_item(&mut c, &actor.scope(Permission::ItemRead), item_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok(store::attachments(&mut c, item_id).await?)
+}
+
+pub async fn download(app: &App, actor: &Actor, id: i64) -> Result<(store::Attachment, Vec<u8>)> {
+    let mut c = app.store.conn().await?;
+    store::attachment(&mut c, &actor.scope(Permission::ItemRead), id)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }

@@ -493,3 +493,85 @@ pub async fn figure_rows(
     .fetch_all(&mut *x)
     .await?))
 }
+
+/// Evidence (佐证材料) metadata; the bytes are fetched separately.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Attachment {
+    pub id: i64,
+    pub item_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub created_at: i64,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_attachment(
+    c: &mut impl AsConn,
+    item_id: i64,
+    filename: &str,
+    content_type: &str,
+    sha256: &str,
+    data: &[u8],
+    uploaded_by: &str,
+    now: i64,
+) -> Result<i64> {
+    let r: (i64,) = run!(c, |x| {
+        sqlx::query_as(
+        "INSERT INTO attachments (item_id, filename, content_type, size, sha256, data, uploaded_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"
+    )
+    .bind(item_id)
+    .bind(filename)
+    .bind(content_type)
+    .bind(data.len() as i64)
+    .bind(sha256)
+    .bind(data)
+    .bind(uploaded_by)
+    .bind(now)
+    .fetch_one(&mut *x)
+    .await?
+    });
+    Ok(r.0)
+}
+
+pub async fn attachments(c: &mut impl AsConn, item_id: i64) -> Result<Vec<Attachment>> {
+    Ok(run!(c, |x| {
+        sqlx::query_as::<_, Attachment>(
+        "SELECT id, item_id, filename, content_type, size, sha256, uploaded_by, created_at FROM attachments \
+         WHERE item_id = $1 ORDER BY id"
+    )
+    .bind(item_id)
+    .fetch_all(&mut *x)
+    .await?
+    }))
+}
+
+/// An attachment's metadata and bytes, if its item is inside `scope`.
+pub async fn attachment(
+    c: &mut impl AsConn,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<(Attachment, Vec<u8>)>> {
+    let meta: Option<Attachment> = run!(c, |x| {
+        sqlx::query_as::<_, Attachment>(
+        "SELECT id, item_id, filename, content_type, size, sha256, uploaded_by, created_at FROM attachments WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(&mut *x)
+    .await?
+    });
+    let Some(meta) = meta else { return Ok(None) };
+    if get_item(c, scope, meta.item_id).await?.is_none() {
+        return Ok(None);
+    }
+    let data: (Vec<u8>,) = run!(c, |x| sqlx::query_as(
+        "SELECT data FROM attachments WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(&mut *x)
+    .await?);
+    Ok(Some((meta, data.0)))
+}

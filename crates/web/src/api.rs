@@ -730,6 +730,53 @@ async fn calendar_set(
     ok(taizhang_service::calendar::set_day(&st.app, &c.actor, b).await?)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileQuery {
+    filename: String,
+}
+
+async fn attachments_list(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiResult {
+    ok(taizhang_service::ledger::attachments(&st.app, &c.actor, id).await?)
+}
+
+async fn attachments_add(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiQuery(q): ApiQuery<FileQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    created(taizhang_service::ledger::attach(&st.app, &c.actor, id, &q.filename, &body).await?)
+}
+
+/// `attachment; filename*=UTF-8''…` with the name percent-encoded.
+pub fn disposition(filename: &str) -> String {
+    let enc: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"file\"; filename*=UTF-8''{enc}")
+}
+
+async fn attachment_get(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiResult {
+    let (meta, data) = taizhang_service::ledger::download(&st.app, &c.actor, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, meta.content_type.clone()),
+            (header::CONTENT_DISPOSITION, disposition(&meta.filename)),
+        ],
+        data,
+    )
+        .into_response())
+}
+
 /// One operation of the API.
 pub struct Route {
     pub method: &'static str,
@@ -1071,6 +1118,33 @@ pub const ROUTES: &[Route] = &[
         "录入节假日",
         "Add or correct a day (system administrators with the all scope)",
         post(calendar_set)
+    ),
+    route!(
+        "GET",
+        "/api/v1/items/{id}/attachments",
+        "ledgers",
+        true,
+        "佐证材料",
+        "An item's evidence files",
+        get(attachments_list)
+    ),
+    route!(
+        "POST",
+        "/api/v1/items/{id}/attachments",
+        "ledgers",
+        true,
+        "上传佐证材料",
+        "Attach evidence (raw body, ?filename=; PDF, PNG/JPG, Word, Excel, ZIP; at most 20 MB; type checked from the content)",
+        post(attachments_add).layer(axum::extract::DefaultBodyLimit::max(21 << 20))
+    ),
+    route!(
+        "GET",
+        "/api/v1/attachments/{id}",
+        "ledgers",
+        true,
+        "下载佐证材料",
+        "Download an evidence file",
+        get(attachment_get)
     ),
     route!(
         "GET",

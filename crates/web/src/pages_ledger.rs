@@ -26,6 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route("/ledgers/{id}", get(ledger_page))
         .route("/items/{id}", get(item_page))
         .route("/items/{id}/act", post(item_act))
+        .route(
+            "/items/{id}/attach",
+            post(item_attach).layer(axum::extract::DefaultBodyLimit::max(21 << 20)),
+        )
         .route("/tasks", get(tasks_page))
         .route("/inbox", get(inbox_page))
         .route("/calendar", get(calendar_page).post(calendar_set))
@@ -469,6 +473,8 @@ struct ItemPage {
     events: Vec<EventRow>,
     actions: Vec<ActionForm>,
     uncovered: bool,
+    files: Vec<(i64, String, String, String)>,
+    can_attach: bool,
 }
 
 fn label_of_action(name: &str) -> String {
@@ -706,7 +712,23 @@ async fn item_page(
         })
         .collect();
     let row = item_row(tr, &d.view);
+    let files = svc::attachments(&st.app, &c.actor, id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| {
+            (
+                a.id,
+                a.filename,
+                format!("{:.1} KB", a.size as f64 / 1024.0),
+                a.uploaded_by,
+            )
+        })
+        .collect();
+    let can_attach = (is_handler || is_sup) && !state.is_frozen();
     render(ItemPage {
+        files,
+        can_attach,
         l: layout(
             &c,
             &it.title,
@@ -1032,5 +1054,36 @@ async fn calendar_set(
             "err",
             &msg(c.tr, &e),
         ),
+    }
+}
+
+/// Evidence upload from the item page (multipart: csrf + file).
+async fn item_attach(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<i64>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let (mut csrf, mut file) = (String::new(), None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                let name = field.file_name().unwrap_or("").to_string();
+                file = field.bytes().await.ok().map(|b| (name, b));
+            }
+            _ => {}
+        }
+    }
+    if let Err(r) = c.check_csrf(&csrf) {
+        return r;
+    }
+    let here = format!("/items/{id}");
+    let Some((name, bytes)) = file else {
+        return back(&here, "err", c.tr.pick("请选择文件", "Choose a file"));
+    };
+    match svc::attach(&st.app, &c.actor, id, &name, &bytes).await {
+        Ok(_) => done(&c, &here),
+        Err(e) => back(&here, "err", &msg(c.tr, &e)),
     }
 }

@@ -122,3 +122,17 @@ CREATE TABLE calendar_days (
     source      TEXT NOT NULL,
     created_at  INTEGER NOT NULL
 );
+
+-- Evidence (佐证材料) attached to items, stored in the database so that a backup holds them.
+CREATE TABLE attachments (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id       INTEGER NOT NULL REFERENCES items(id),
+    filename      TEXT NOT NULL,
+    content_type  TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    sha256        TEXT NOT NULL,
+    data          BLOB NOT NULL,
+    uploaded_by   TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX attachments_item ON attachments(item_id);
