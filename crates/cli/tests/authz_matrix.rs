@@ -381,6 +381,38 @@ async fn cell(
             .expect("attach");
             (p.replace("{id}", &a.id.to_string()), None, read(c, side))
         }
+        ("POST", "/api/v1/items/{id}/cooperation") => {
+            let n = next();
+            let helper = unit(
+                &w.t.app,
+                Some(w.side_unit(side)),
+                &format!("H{n}"),
+                &format!("协办{n}"),
+            )
+            .await;
+            let ledger = w.fresh_ledger(side).await;
+            let item = taizhang_service::ledger::create_item(
+                &w.t.app,
+                &taizhang_service::Actor::system("test"),
+                ledger,
+                taizhang_service::ledger::CreateItem {
+                    source: "督查检查".into(),
+                    title: "协办事项".into(),
+                    lead_unit_id: w.side_unit(side).id,
+                    deadline: Some("2099-01-01".into()),
+                    assign: true,
+                    cooperating_unit_ids: vec![helper.id],
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("item");
+            (
+                p.replace("{id}", &item.item.id.to_string()),
+                Some(json!({"unit_id": helper.id, "progress": 50, "note": "已完成一半"})),
+                write(c, side, 200),
+            )
+        }
         ("GET", "/api/v1/inbox") => (p, None, if c == Caller::Anonymous { 401 } else { 200 }),
         ("POST", "/api/v1/inbox/{id}/read") => {
             let item = w.fresh_item(side).await;
@@ -604,6 +636,7 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/calendar/days",
         "/api/v1/items/{id}/attachments",
         "/api/v1/attachments/{id}",
+        "/api/v1/items/{id}/cooperation",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

@@ -1070,3 +1070,94 @@ async fn evidence_files_are_checked_by_content_and_frozen_with_the_item() {
         .await;
     assert_eq!(list.as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn cooperating_units_see_the_item_and_report_their_part() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let r = unit(&t.app, None, "R", "县").await;
+    let lead = unit(&t.app, Some(&r), "L", "住建局").await;
+    let help = unit(&t.app, Some(&r), "H", "财政局").await;
+    let other = unit(&t.app, Some(&r), "O", "文旅局").await;
+    user(
+        &t.app,
+        "sup",
+        &r,
+        Role::Supervisor,
+        ScopeKind::OwnUnitAndBelow,
+    )
+    .await;
+    user(&t.app, "helper", &help, Role::Handler, ScopeKind::OwnUnit).await;
+    user(
+        &t.app,
+        "stranger",
+        &other,
+        Role::Handler,
+        ScopeKind::OwnUnit,
+    )
+    .await;
+    let sup = login(&t.base, "sup", PW).await;
+    let (_, l) = sup.call("POST", "/api/v1/ledgers", Some(json!({"name": "会议议定事项", "kind": "督办", "owner_unit_id": r.id, "period": "2026"}))).await;
+    let items = format!("/api/v1/ledgers/{}/items", l["id"]);
+    let (st, v) = sup
+        .call("POST", &items, Some(json!({"source": "会议议定", "title": "老旧小区改造", "lead_unit_id": lead.id, "cooperating_unit_ids": [lead.id], "deadline": "2099-3-1", "assign": true})))
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["field"].as_str()),
+        (404, Some("cooperating_unit_ids")),
+        "the lead cannot also cooperate: {v}"
+    );
+    let (st, it) = sup
+        .call("POST", &items, Some(json!({"source": "会议议定", "title": "老旧小区改造", "lead_unit_id": lead.id, "cooperating_unit_ids": [help.id], "deadline": "2099-3-1", "assign": true})))
+        .await;
+    assert_eq!(st.as_u16(), 201, "{it}");
+    let id = it["id"].as_i64().expect("id");
+    let helper = login(&t.base, "helper", PW).await;
+    let stranger = login(&t.base, "stranger", PW).await;
+    // The cooperating unit sees the item; a stranger does not.
+    let (st, d) = helper
+        .call("GET", &format!("/api/v1/items/{id}"), None)
+        .await;
+    assert_eq!(st.as_u16(), 200);
+    assert_eq!(d["cooperations"][0]["unit_name"], "财政局");
+    let (st, _) = stranger
+        .call("GET", &format!("/api/v1/items/{id}"), None)
+        .await;
+    assert_eq!(st.as_u16(), 404);
+    let coop = format!("/api/v1/items/{id}/cooperation");
+    let (st, _) = stranger
+        .call(
+            "POST",
+            &coop,
+            Some(json!({"unit_id": help.id, "progress": 10})),
+        )
+        .await;
+    assert_eq!(st.as_u16(), 404);
+    let (st, v) = helper
+        .call(
+            "POST",
+            &coop,
+            Some(json!({"unit_id": help.id, "progress": 140})),
+        )
+        .await;
+    assert_eq!((st.as_u16(), v["field"].as_str()), (422, Some("progress")));
+    let (st, v) = helper
+        .call(
+            "POST",
+            &coop,
+            Some(json!({"unit_id": help.id, "progress": 60, "note": "资金已拨付60%"})),
+        )
+        .await;
+    assert_eq!(st.as_u16(), 200, "{v}");
+    assert_eq!(v[0]["progress"], 60);
+    // The cooperating handler may not act for the lead unit.
+    let (st, v) = helper
+        .call(
+            "POST",
+            &format!("/api/v1/items/{id}/actions"),
+            Some(json!({"version": it["version"], "action": "accept"})),
+        )
+        .await;
+    assert_eq!(st.as_u16(), 403, "{v}");
+    let (_, d) = sup.call("GET", &format!("/api/v1/items/{id}"), None).await;
+    assert!(d["events"].to_string().contains("资金已拨付60%"));
+}

@@ -224,6 +224,9 @@ pub struct CreateItem {
     pub deadline: Option<String>,
     #[serde(default)]
     pub assign: bool,
+    /// 协办单位: units that report their own part.
+    #[serde(default)]
+    pub cooperating_unit_ids: Vec<i64>,
 }
 
 /// An item with its computed light and days left.
@@ -473,7 +476,35 @@ pub async fn create_item(
         )
         .into());
     }
+    let mut coop = input.cooperating_unit_ids.clone();
+    coop.sort_unstable();
+    coop.dedup();
+    if coop.len() > 50 {
+        return Err(FieldError::new(
+            "too_many",
+            "cooperating_unit_ids",
+            "协办单位最多50个",
+            "at most 50 cooperating units",
+        )
+        .into());
+    }
+    for u in &coop {
+        let found =
+            taizhang_store::units::get(&mut tx, &actor.scope(Permission::UnitRead), *u).await?;
+        if !found.is_some_and(|x| x.active) || *u == input.lead_unit_id {
+            return Err(FieldError::new(
+                "not_found",
+                "cooperating_unit_ids",
+                format!("协办单位{u}不存在、已停用、不在您的数据范围内或与牵头单位相同"),
+                format!("cooperating unit {u} does not exist, is deactivated, is outside your scope or is the lead unit"),
+            )
+            .into());
+        }
+    }
     let item = insert_checked(app, &mut tx, actor, &ledger, new, assign).await?;
+    for u in &coop {
+        store::set_cooperation(&mut tx, item.id, *u, 0, "").await?;
+    }
     tx.commit().await?;
     Ok(view(&app.calendar(), item, ledger.yellow_days, today(app)))
 }
@@ -629,6 +660,8 @@ pub struct ItemDetail {
     #[serde(flatten)]
     pub view: ItemView,
     pub events: Vec<ItemEvent>,
+    /// 协办单位 and their progress.
+    pub cooperations: Vec<store::Cooperation>,
 }
 
 pub async fn get_item(app: &App, actor: &Actor, id: i64) -> Result<ItemDetail> {
@@ -644,10 +677,114 @@ pub async fn get_item(app: &App, actor: &Actor, id: i64) -> Result<ItemDetail> {
     .await?
     .ok_or(ServiceError::NotFound)?;
     let events = store::events(&mut c, id).await?;
+    let cooperations = store::cooperations(&mut c, id).await?;
     Ok(ItemDetail {
         view: view(&app.calendar(), item, ledger.yellow_days, today(app)),
         events,
+        cooperations,
     })
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cooperate {
+    pub unit_id: i64,
+    /// 0–100.
+    pub progress: i64,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A cooperating unit reports its part (协办进展): by a handler of that unit or a supervisor
+/// over the lead unit, while the item is open.
+pub async fn cooperate(
+    app: &App,
+    actor: &Actor,
+    item_id: i64,
+    input: Cooperate,
+) -> Result<Vec<store::Cooperation>> {
+    let mut tx = app.store.begin().await?;
+    let item = store::get_item(&mut tx, &actor.scope(Permission::ItemRead), item_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let coops = store::cooperations(&mut tx, item_id).await?;
+    let Some(co) = coops.iter().find(|c| c.unit_id == input.unit_id) else {
+        return Err(FieldError::new(
+            "not_found",
+            "unit_id",
+            format!("单位{}不是该事项的协办单位", input.unit_id),
+            format!(
+                "unit {} is not a cooperating unit of this item",
+                input.unit_id
+            ),
+        )
+        .into());
+    };
+    let handles = actor
+        .scope(Permission::ItemHandle)
+        .contains(co.unit_id, &co.unit_path, None);
+    let supervises = relation(actor, &item).is_supervisor;
+    if !handles && !supervises {
+        return Err(ServiceError::Forbidden);
+    }
+    if !ItemState::parse("state", &item.state)?.is_open() {
+        return Err(FieldError::new(
+            "illegal_transition",
+            "progress",
+            "只有办理中的事项可以填报协办进展",
+            "only an open item takes cooperation progress",
+        )
+        .into());
+    }
+    if !(0..=100).contains(&input.progress) {
+        return Err(FieldError::new(
+            "out_of_range",
+            "progress",
+            "进度应为0–100",
+            "progress must be 0-100",
+        )
+        .into());
+    }
+    let note = required_text(
+        "note",
+        "协办说明",
+        if input.note.trim().is_empty() {
+            "—"
+        } else {
+            &input.note
+        },
+        2000,
+    )?;
+    store::set_cooperation(&mut tx, item_id, co.unit_id, input.progress, &note).await?;
+    let detail = serde_json::json!({"unit": co.unit_name, "progress": input.progress, "text": format!("{}:{}%,{}", co.unit_name, input.progress, note)});
+    store::insert_event(
+        &mut tx,
+        item_id,
+        app.now(),
+        &today(app).format("%Y-%m-%d").to_string(),
+        (actor.user_id > 0).then_some(actor.user_id),
+        &actor.display_name,
+        "cooperate",
+        &item.state,
+        &item.state,
+        &detail.to_string(),
+    )
+    .await?;
+    record(
+        app,
+        &mut tx,
+        actor,
+        "item.cooperate",
+        "item",
+        item_id,
+        Some(item.lead_unit_id),
+        Some(co),
+        Some(&detail),
+    )
+    .await?;
+    let after = store::cooperations(&mut tx, item_id).await?;
+    tx.commit().await?;
+    Ok(after)
 }
 
 pub async fn list_items(

@@ -316,6 +316,7 @@ pub async fn import(
             measures: cell(row, 13),
             deadline: Some(cell(row, 14)).filter(|s| !s.is_empty()),
             assign,
+            cooperating_unit_ids: Vec::new(),
         };
         match check_item(&input, lead.unwrap_or(0)) {
             Ok((new, deadline)) => {

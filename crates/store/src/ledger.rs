@@ -230,8 +230,75 @@ pub async fn insert_item(c: &mut impl AsConn, it: &NewItem, now: i64) -> Result<
     Ok(r.0)
 }
 
+/// An item is in scope when its lead unit, its ledger's owner, or one of its cooperating units
+/// (协办单位) is.
 fn item_scope(f: &mut Filter, scope: &Scope) {
-    f.scope_any(scope, &[("lu.path", "lu.id"), ("o.path", "o.id")], None);
+    if scope.all {
+        return;
+    }
+    let mut direct = Filter {
+        conds: Vec::new(),
+        args: std::mem::take(&mut f.args),
+    };
+    direct.scope_any(scope, &[("lu.path", "lu.id"), ("o.path", "o.id")], None);
+    let mut coop = Filter {
+        conds: Vec::new(),
+        args: std::mem::take(&mut direct.args),
+    };
+    coop.scope(scope, "cu.path", "cu.id", None);
+    f.args = coop.args;
+    f.push(format!(
+        "({} OR EXISTS (SELECT 1 FROM item_units iu JOIN units cu ON cu.id = iu.unit_id WHERE iu.item_id = i.id AND {}))",
+        direct.conds.join(" AND "),
+        coop.conds.join(" AND ")
+    ));
+}
+
+/// A cooperating unit (协办单位) of an item with its own progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Cooperation {
+    pub unit_id: i64,
+    pub unit_name: String,
+    #[serde(skip)]
+    pub unit_path: String,
+    pub progress: i64,
+    pub note: String,
+}
+
+pub async fn set_cooperation(
+    c: &mut impl AsConn,
+    item_id: i64,
+    unit_id: i64,
+    progress: i64,
+    note: &str,
+) -> Result<()> {
+    run!(c, |x| {
+        sqlx::query(
+        "INSERT INTO item_units (item_id, unit_id, progress, note) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (item_id, unit_id) DO UPDATE SET progress = excluded.progress, note = excluded.note"
+    )
+    .bind(item_id)
+    .bind(unit_id)
+    .bind(progress)
+    .bind(note)
+    .execute(&mut *x)
+    .await
+    .map_err(map_err)?
+    .rows_affected()
+    });
+    Ok(())
+}
+
+pub async fn cooperations(c: &mut impl AsConn, item_id: i64) -> Result<Vec<Cooperation>> {
+    Ok(run!(c, |x| {
+        sqlx::query_as::<_, Cooperation>(
+        "SELECT iu.unit_id, u.name AS unit_name, u.path AS unit_path, iu.progress, iu.note FROM item_units iu \
+         JOIN units u ON u.id = iu.unit_id WHERE iu.item_id = $1 ORDER BY u.path"
+    )
+    .bind(item_id)
+    .fetch_all(&mut *x)
+    .await?
+    }))
 }
 
 pub async fn get_item(c: &mut impl AsConn, scope: &Scope, id: i64) -> Result<Option<Item>> {

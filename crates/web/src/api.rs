@@ -777,6 +777,15 @@ async fn attachment_get(State(st): State<AppState>, c: ApiCaller, Id(id): Id) ->
         .into_response())
 }
 
+async fn items_cooperate(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<taizhang_service::ledger::Cooperate>,
+) -> ApiResult {
+    ok(taizhang_service::ledger::cooperate(&st.app, &c.actor, id, b).await?)
+}
+
 /// One operation of the API.
 pub struct Route {
     pub method: &'static str,
@@ -1145,6 +1154,15 @@ pub const ROUTES: &[Route] = &[
         "下载佐证材料",
         "Download an evidence file",
         get(attachment_get)
+    ),
+    route!(
+        "POST",
+        "/api/v1/items/{id}/cooperation",
+        "ledgers",
+        true,
+        "协办进展",
+        "A cooperating unit reports its progress (0-100) and note",
+        post(items_cooperate)
     ),
     route!(
         "GET",

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ledgers/{id}", get(ledger_page))
         .route("/items/{id}", get(item_page))
         .route("/items/{id}/act", post(item_act))
+        .route("/items/{id}/cooperate", post(item_cooperate))
         .route(
             "/items/{id}/attach",
             post(item_attach).layer(axum::extract::DefaultBodyLimit::max(21 << 20)),
@@ -475,6 +476,8 @@ struct ItemPage {
     uncovered: bool,
     files: Vec<(i64, String, String, String)>,
     can_attach: bool,
+    /// 协办单位: id, name, progress, note, whether the caller may report for it.
+    coops: Vec<(i64, String, i64, String, bool)>,
 }
 
 fn label_of_action(name: &str) -> String {
@@ -495,6 +498,7 @@ fn label_of_action(name: &str) -> String {
         "cancel" => "撤销",
         "archive" => "归档",
         "remind" => "催办",
+        "cooperate" => "协办进展",
         other => other,
     }
     .to_string()
@@ -726,7 +730,22 @@ async fn item_page(
         })
         .collect();
     let can_attach = (is_handler || is_sup) && !state.is_frozen();
+    let handle = c.actor.scope(Permission::ItemHandle);
+    let coops = d
+        .cooperations
+        .iter()
+        .map(|co| {
+            (
+                co.unit_id,
+                co.unit_name.clone(),
+                co.progress,
+                co.note.clone(),
+                state.is_open() && (is_sup || handle.contains(co.unit_id, &co.unit_path, None)),
+            )
+        })
+        .collect();
     render(ItemPage {
+        coops,
         files,
         can_attach,
         l: layout(
@@ -1083,6 +1102,36 @@ async fn item_attach(
         return back(&here, "err", c.tr.pick("请选择文件", "Choose a file"));
     };
     match svc::attach(&st.app, &c.actor, id, &name, &bytes).await {
+        Ok(_) => done(&c, &here),
+        Err(e) => back(&here, "err", &msg(c.tr, &e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct CoopForm {
+    csrf: String,
+    unit_id: i64,
+    progress: i64,
+    #[serde(default)]
+    note: String,
+}
+
+async fn item_cooperate(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<i64>,
+    Form(f): Form<CoopForm>,
+) -> Response {
+    if let Err(r) = c.check_csrf(&f.csrf) {
+        return r;
+    }
+    let here = format!("/items/{id}");
+    let input = svc::Cooperate {
+        unit_id: f.unit_id,
+        progress: f.progress,
+        note: f.note,
+    };
+    match svc::cooperate(&st.app, &c.actor, id, input).await {
         Ok(_) => done(&c, &here),
         Err(e) => back(&here, "err", &msg(c.tr, &e)),
     }
