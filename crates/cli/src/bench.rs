@@ -30,6 +30,18 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Supervision ledger at province scale: generates N items over M units, then times the
+    /// ledger figures and a filtered list page. (Issue 3 baseline; not yet its targets.)
+    Ledger {
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long, default_value_t = 1_000_000)]
+        items: usize,
+        #[arg(long, default_value_t = 10_000)]
+        units: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Audit verification throughput over N generated events.
     Audit {
         #[arg(long)]
@@ -101,6 +113,12 @@ pub async fn run(cmd: BenchCmd) -> Result<u8, Fail> {
         } => bench_tree(db, n, iterations).await,
         BenchCmd::Startup { db, runs } => bench_startup(&db, runs).await,
         BenchCmd::Audit { db, events } => bench_audit(db, events).await,
+        BenchCmd::Ledger {
+            db,
+            items,
+            units,
+            runs,
+        } => bench_ledger(db, items, units, runs).await,
     }
 }
 
@@ -388,4 +406,131 @@ async fn bench_audit(db: Option<String>, n: usize) -> Result<u8, Fail> {
         r.events as f64 / d.as_secs_f64()
     );
     Ok(if r.intact { 0 } else { 1 })
+}
+
+async fn bench_ledger(
+    db: Option<String>,
+    n_items: usize,
+    n_units: usize,
+    runs: usize,
+) -> Result<u8, Fail> {
+    let (store, url) = open_empty(db, "ledger.db").await?;
+    let nodes = generate_tree(&store, n_units).await?;
+    store
+        .execute_raw(
+            "INSERT INTO ledgers (id, name, kind, owner_unit_id, period, yellow_days, active, version, created_at, updated_at) \
+             VALUES (1, '省级督办台账', '督办', 1, '2026', 3, TRUE, 1, 0, 0)",
+        )
+        .await?;
+    let t = Instant::now();
+    let mut rng = Lcg(7);
+    let base = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default();
+    let mut id = 0usize;
+    while id < n_items {
+        let mut sql = String::from(
+            "BEGIN; INSERT INTO items (id, ledger_id, number, source, category, urgency, title, lead_unit_id, level, cycle, \
+             state, assigned_on, deadline, closed_on, reminders, version, created_at, updated_at) VALUES ",
+        );
+        for k in 0..1000.min(n_items - id) {
+            id += 1;
+            let lead = nodes[1 + rng.next(nodes.len() - 1)].0;
+            let assigned = base + chrono::Duration::days(rng.next(640) as i64);
+            let deadline = assigned + chrono::Duration::days(30);
+            let roll = rng.next(100);
+            let (state, closed) = match roll {
+                0..=44 => (
+                    "closed",
+                    Some(assigned + chrono::Duration::days(rng.next(45) as i64)),
+                ),
+                45..=84 => ("in_progress", None),
+                85..=94 => ("assigned", None),
+                _ => ("submitted", None),
+            };
+            if k > 0 {
+                sql.push(',');
+            }
+            let src = ["督查检查", "精准帮扶", "群众意见", "巡察反馈", "上级交办"][rng.next(5)];
+            let cat = ["企业类", "项目类", "农村基层类"][rng.next(3)];
+            sql.push_str(&format!(
+                "({id}, 1, 'P-{id}', '{src}', '{cat}', '一般', '事项{id}', {lead}, '{}', 'none', '{state}', '{assigned}', '{deadline}', {}, 0, 1, 0, 0)",
+                if rng.next(10) == 0 { "escalate" } else { "local" },
+                closed.map(|d| format!("'{d}'")).unwrap_or_else(|| "NULL".into())
+            ));
+        }
+        sql.push_str("; COMMIT;");
+        store.execute_raw(&sql).await?;
+    }
+    if store.backend() == taizhang_store::Backend::Sqlite {
+        store.execute_raw("ANALYZE;").await?;
+    } else {
+        store.execute_raw("ANALYZE items;").await?;
+    }
+    eprintln!(
+        "generated {n_items} items over {} units in {:.1} s",
+        nodes.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let app = taizhang_service::App::new(store.clone());
+    let sys = taizhang_service::Actor::system("bench");
+    let mut fig = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let f = taizhang_service::ledger::figures(
+            &app,
+            &sys,
+            &taizhang_store::ledger::ItemFilter {
+                ledger_id: Some(1),
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await?;
+        fig.push(t.elapsed());
+        assert_eq!(f.overall.total as usize, n_items);
+    }
+    let counties: Vec<&(i64, String, i64)> = nodes.iter().filter(|x| x.2 == 2).collect();
+    let mut list = Vec::new();
+    for _ in 0..50 {
+        let county = counties[rng.next(counties.len())];
+        let f = taizhang_store::ledger::ItemFilter {
+            ledger_id: Some(1),
+            states: vec!["in_progress".into()],
+            lead_under: Some(county.1.clone()),
+            limit: 50,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let _ = taizhang_service::ledger::list_items(&app, &sys, &f).await?;
+        list.push(t.elapsed());
+    }
+    // The same counts as one GROUP BY in SQL, through the same driver: a reference floor.
+    let mut floor = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        store
+            .execute_raw(
+                "SELECT lead_unit_id, count(*), sum(CASE WHEN closed_on IS NOT NULL THEN 1 ELSE 0 END), \
+                 sum(CASE WHEN closed_on IS NOT NULL AND closed_on <= deadline THEN 1 ELSE 0 END) FROM items WHERE ledger_id = 1 GROUP BY lead_unit_id",
+            )
+            .await?;
+        floor.push(t.elapsed());
+    }
+    println!(
+        "backend: {:?} ({url}), {n_items} items, {} units",
+        store.backend(),
+        nodes.len()
+    );
+    println!(
+        "ledger figures (overall + by unit/source/category/level/month): {}",
+        stats(fig)
+    );
+    println!(
+        "filtered list page (in progress, county subtree, 50 rows + total): {}",
+        stats(list)
+    );
+    println!(
+        "reference: GROUP BY lead unit in SQL through the same driver: {}",
+        stats(floor)
+    );
+    Ok(0)
 }
