@@ -24,6 +24,59 @@ async fn item_count(t: &TestApp) -> i64 {
     .expect("count")
 }
 
+/// 县 → 第三小学, a supervisor over the county ("sup"), a handler at the school ("hand"), a
+/// ledger owned by the county, and one item led by the school, assigned with a 2099 deadline.
+async fn school_item(
+    title: &str,
+) -> (
+    TestApp,
+    taizhang_store::ledger::Ledger,
+    taizhang_service::ledger::ItemView,
+) {
+    let t = spawn_app(Backend::Sqlite).await;
+    let r = unit(&t.app, None, "R", "县").await;
+    let a = unit(&t.app, Some(&r), "A", "第三小学").await;
+    user(
+        &t.app,
+        "sup",
+        &r,
+        Role::Supervisor,
+        ScopeKind::OwnUnitAndBelow,
+    )
+    .await;
+    user(&t.app, "hand", &a, Role::Handler, ScopeKind::OwnUnit).await;
+    let sys = taizhang_service::Actor::system("test");
+    let l = taizhang_service::ledger::create_ledger(
+        &t.app,
+        &sys,
+        taizhang_service::ledger::CreateLedger {
+            name: "台账".into(),
+            kind: "督办".into(),
+            owner_unit_id: r.id,
+            period: "2026".into(),
+            yellow_days: None,
+        },
+    )
+    .await
+    .expect("ledger");
+    let it = taizhang_service::ledger::create_item(
+        &t.app,
+        &sys,
+        l.id,
+        taizhang_service::ledger::CreateItem {
+            source: "督查检查".into(),
+            title: title.into(),
+            lead_unit_id: a.id,
+            deadline: Some("2099-1-5".into()),
+            assign: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("item");
+    (t, l, it)
+}
+
 async fn workflow(backend: Backend) {
     let t = spawn_app(backend).await;
     let r = unit(&t.app, None, "R", "县").await;
@@ -380,47 +433,7 @@ async fn cli_ledger_stats_prints_the_figures() {
 
 #[tokio::test]
 async fn item_page_offers_only_the_allowed_actions_and_forms_go_through_the_rules() {
-    let t = spawn_app(Backend::Sqlite).await;
-    let r = unit(&t.app, None, "R", "县").await;
-    let a = unit(&t.app, Some(&r), "A", "第三小学").await;
-    user(
-        &t.app,
-        "sup",
-        &r,
-        Role::Supervisor,
-        ScopeKind::OwnUnitAndBelow,
-    )
-    .await;
-    user(&t.app, "hand", &a, Role::Handler, ScopeKind::OwnUnit).await;
-    let sys = taizhang_service::Actor::system("test");
-    let l = taizhang_service::ledger::create_ledger(
-        &t.app,
-        &sys,
-        taizhang_service::ledger::CreateLedger {
-            name: "台账".into(),
-            kind: "督办".into(),
-            owner_unit_id: r.id,
-            period: "2026".into(),
-            yellow_days: None,
-        },
-    )
-    .await
-    .expect("ledger");
-    let it = taizhang_service::ledger::create_item(
-        &t.app,
-        &sys,
-        l.id,
-        taizhang_service::ledger::CreateItem {
-            source: "督查检查".into(),
-            title: "操场护栏".into(),
-            lead_unit_id: a.id,
-            deadline: Some("2099-1-5".into()),
-            assign: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("item");
+    let (t, l, it) = school_item("操场护栏").await;
     let browser = |name: &'static str| {
         let base = t.base.clone();
         async move {
@@ -938,47 +951,7 @@ async fn an_administrator_enters_next_years_holidays() {
 
 #[tokio::test]
 async fn evidence_files_are_checked_by_content_and_frozen_with_the_item() {
-    let t = spawn_app(Backend::Sqlite).await;
-    let r = unit(&t.app, None, "R", "县").await;
-    let a = unit(&t.app, Some(&r), "A", "第三小学").await;
-    user(
-        &t.app,
-        "sup",
-        &r,
-        Role::Supervisor,
-        ScopeKind::OwnUnitAndBelow,
-    )
-    .await;
-    user(&t.app, "hand", &a, Role::Handler, ScopeKind::OwnUnit).await;
-    let sys = taizhang_service::Actor::system("test");
-    let l = taizhang_service::ledger::create_ledger(
-        &t.app,
-        &sys,
-        taizhang_service::ledger::CreateLedger {
-            name: "台账".into(),
-            kind: "督办".into(),
-            owner_unit_id: r.id,
-            period: "2026".into(),
-            yellow_days: None,
-        },
-    )
-    .await
-    .expect("ledger");
-    let it = taizhang_service::ledger::create_item(
-        &t.app,
-        &sys,
-        l.id,
-        taizhang_service::ledger::CreateItem {
-            source: "督查检查".into(),
-            title: "围墙加固".into(),
-            lead_unit_id: a.id,
-            deadline: Some("2099-1-5".into()),
-            assign: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("item");
+    let (t, _l, it) = school_item("围墙加固").await;
     let hand = login(&t.base, "hand", PW).await;
     let url = |name: &str| format!("/api/v1/items/{}/attachments?filename={name}", it.item.id);
     for (name, bytes, code) in [

@@ -100,6 +100,11 @@ pub(crate) fn render(t: impl Template) -> Response {
     }
 }
 
+/// The page answer for a record that does not exist or lies outside the caller's scope.
+pub(crate) fn not_found_page(tr: Tr, zh: &str, en: &str) -> Response {
+    (StatusCode::NOT_FOUND, tr.pick(zh, en).to_string()).into_response()
+}
+
 pub(crate) fn msg(tr: Tr, e: &ServiceError) -> String {
     if let ServiceError::Internal(d) = e {
         eprintln!("internal error: {d}");
@@ -504,15 +509,11 @@ async fn units_page(
         Some(id) => match units::get(app, &c.actor, id).await {
             Ok(u) => Some(u),
             Err(ServiceError::NotFound) => {
-                return (
-                    StatusCode::NOT_FOUND,
-                    tr.pick(
-                        "单位不存在或不在您的数据范围内",
-                        "unit not found or outside your data scope",
-                    )
-                    .to_string(),
-                )
-                    .into_response();
+                return not_found_page(
+                    tr,
+                    "单位不存在或不在您的数据范围内",
+                    "unit not found or outside your data scope",
+                );
             }
             Err(e) => return back("/units", "err", &msg(tr, &e)),
         },
@@ -1062,15 +1063,11 @@ async fn user_page(
     let v = match users::get(&st.app, &c.actor, id).await {
         Ok(v) => v,
         Err(ServiceError::NotFound) => {
-            return (
-                StatusCode::NOT_FOUND,
-                tr.pick(
-                    "用户不存在或不在您的数据范围内",
-                    "user not found or outside your data scope",
-                )
-                .to_string(),
-            )
-                .into_response();
+            return not_found_page(
+                tr,
+                "用户不存在或不在您的数据范围内",
+                "user not found or outside your data scope",
+            );
         }
         Err(e) => return back("/users", "err", &msg(tr, &e)),
     };

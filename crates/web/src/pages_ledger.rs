@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::caller::PageCaller;
 use crate::i18n::Tr;
-use crate::pages::{Flash, back, done, home_crumb, layout, msg, render};
+use crate::pages::{Flash, back, done, home_crumb, layout, msg, not_found_page, render};
 use askama::Template;
 use axum::Form;
 use axum::Router;
@@ -321,15 +321,11 @@ async fn ledger_page(
     let ledger = match svc::get_ledger(&st.app, &c.actor, id).await {
         Ok(l) => l,
         Err(ServiceError::NotFound) => {
-            return (
-                StatusCode::NOT_FOUND,
-                tr.pick(
-                    "台账不存在或不在您的数据范围内",
-                    "ledger not found or outside your data scope",
-                )
-                .to_string(),
-            )
-                .into_response();
+            return not_found_page(
+                tr,
+                "台账不存在或不在您的数据范围内",
+                "ledger not found or outside your data scope",
+            );
         }
         Err(e) => return back("/ledgers", "err", &msg(tr, &e)),
     };
@@ -523,15 +519,11 @@ async fn item_page(
     let d = match svc::get_item(&st.app, &c.actor, id).await {
         Ok(d) => d,
         Err(ServiceError::NotFound) => {
-            return (
-                StatusCode::NOT_FOUND,
-                tr.pick(
-                    "事项不存在或不在您的数据范围内",
-                    "item not found or outside your data scope",
-                )
-                .to_string(),
-            )
-                .into_response();
+            return not_found_page(
+                tr,
+                "事项不存在或不在您的数据范围内",
+                "item not found or outside your data scope",
+            );
         }
         Err(e) => return back("/ledgers", "err", &msg(tr, &e)),
     };
