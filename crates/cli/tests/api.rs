@@ -548,3 +548,92 @@ async fn sessions_expire_when_idle_and_after_twelve_hours() {
         "idle limit"
     );
 }
+
+#[tokio::test]
+async fn the_user_page_gives_several_roles_and_custom_scopes() {
+    let t = spawn_app(Backend::Sqlite).await;
+    let r = unit(&t.app, None, "R", "县").await;
+    let a = unit(&t.app, Some(&r), "SA", "甲").await;
+    let b = unit(&t.app, Some(&r), "SB", "乙").await;
+    user(&t.app, "boss", &r, Role::Admin, ScopeKind::All).await;
+    let target = user(&t.app, "staff", &a, Role::Viewer, ScopeKind::OwnUnit).await;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    client
+        .post(format!("{}/login", t.base))
+        .form(&[("username", "boss"), ("password", PW), ("next", "/")])
+        .send()
+        .await
+        .expect("login");
+    let page = client
+        .get(format!("{}/users/{target}", t.base))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("name=\"role_2\"") && page.contains("value=\"custom\""),
+        "three role rows, 自定义 offered"
+    );
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf")
+        .to_string();
+    let version = page
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("version")
+        .to_string();
+    let post = |units: &'static str| {
+        let (client, url, csrf, version) = (
+            client.clone(),
+            format!("{}/users/{target}", t.base),
+            csrf.clone(),
+            version.clone(),
+        );
+        let unit_id = a.id.to_string();
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("version", version.as_str()),
+                    ("display_name", "职员"),
+                    ("unit_id", unit_id.as_str()),
+                    ("active", "true"),
+                    ("role_0", "handler"),
+                    ("scope_0", "own_unit"),
+                    ("units_0", ""),
+                    ("role_1", "viewer"),
+                    ("scope_1", "custom"),
+                    ("units_1", units),
+                    ("role_2", ""),
+                    ("scope_2", "all"),
+                    ("units_2", ""),
+                ])
+                .send()
+                .await
+                .expect("post")
+                .text()
+                .await
+                .expect("text")
+        }
+    };
+    let bad = post("NOPE").await;
+    assert!(bad.contains("找不到代码为“NOPE”的单位"), "{bad}");
+    let ok = post("SB").await;
+    assert!(ok.contains("操作成功"), "{ok}");
+    let v = taizhang_service::users::get(&t.app, &taizhang_service::Actor::system("t"), target)
+        .await
+        .expect("user");
+    assert_eq!(v.roles.len(), 2);
+    assert_eq!(v.roles[1].scope, ScopeKind::Custom);
+    assert_eq!(v.roles[1].units, vec![b.id]);
+}

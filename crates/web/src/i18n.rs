@@ -62,6 +62,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("roles", "角色", "Roles"),
     ("scope", "数据范围", "Data scope"),
     ("role", "角色", "Role"),
+    (
+        "custom_units",
+        "自定义范围(单位代码,逗号分隔)",
+        "Custom scope (unit codes, comma-separated)",
+    ),
     ("new_user", "新建用户", "New user"),
     ("initial_pw", "初始密码", "Initial password"),
     ("reset_pw", "重置密码", "Reset password"),

@@ -845,8 +845,6 @@ struct UserRow {
     unit_id: i64,
     unit_name: String,
     roles: String,
-    role: String,
-    scope: String,
     status: String,
     active: bool,
     version: i64,
@@ -867,16 +865,6 @@ fn user_row(tr: Tr, v: users::UserView, now: i64) -> UserRow {
             .map(|r| role_label(tr, r))
             .collect::<Vec<_>>()
             .join("、"),
-        role: v
-            .roles
-            .first()
-            .map(|r| r.role.as_str().to_string())
-            .unwrap_or_default(),
-        scope: v
-            .roles
-            .first()
-            .map(|r| r.scope.as_str().to_string())
-            .unwrap_or_default(),
         status: if !v.user.active {
             tr.t("inactive").into()
         } else if locked {
@@ -927,10 +915,11 @@ fn role_options(tr: Tr) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-fn scope_options(tr: Tr) -> Vec<(&'static str, &'static str)> {
+/// Scope choices; 自定义 only where units can be named too.
+fn scope_options(tr: Tr, custom: bool) -> Vec<(&'static str, &'static str)> {
     ScopeKind::ALL
         .iter()
-        .filter(|s| **s != ScopeKind::Custom)
+        .filter(|s| custom || **s != ScopeKind::Custom)
         .map(|s| (s.as_str(), if tr.en { s.label_en() } else { s.label_zh() }))
         .collect()
 }
@@ -989,7 +978,7 @@ async fn users_page(
         can_write,
         unit_options,
         role_options: role_options(tr),
-        scope_options: scope_options(tr),
+        scope_options: scope_options(tr, false),
     })
 }
 
@@ -1002,8 +991,6 @@ struct UserForm {
     password: Option<String>,
     role: String,
     scope: String,
-    active: Option<String>,
-    version: Option<i64>,
 }
 
 fn one_role(f: &UserForm) -> Result<Vec<RoleAssignment>, ServiceError> {
@@ -1048,6 +1035,8 @@ struct UserPage {
     unit_options: Vec<(i64, String)>,
     role_options: Vec<(&'static str, &'static str)>,
     scope_options: Vec<(&'static str, &'static str)>,
+    /// Three editable role rows: role, scope, custom-scope unit codes ("" = unused row).
+    role_rows: Vec<(String, String, String)>,
 }
 
 async fn user_page(
@@ -1078,8 +1067,27 @@ async fn user_page(
     } else {
         vec![]
     };
+    let mut role_rows = Vec::new();
+    for r in &v.roles {
+        let mut codes = Vec::new();
+        for u in &r.units {
+            if let Ok(unit) = units::get(&st.app, &c.actor, *u).await {
+                codes.push(unit.code);
+            }
+        }
+        role_rows.push((
+            r.role.as_str().to_string(),
+            r.scope.as_str().to_string(),
+            codes.join(","),
+        ));
+    }
+    role_rows.resize(
+        3.max(role_rows.len()),
+        (String::new(), String::new(), String::new()),
+    );
     let row = user_row(tr, v, st.app.now());
     render(UserPage {
+        role_rows,
         l: layout(
             &c,
             &row.display_name,
@@ -1095,21 +1103,95 @@ async fn user_page(
         can_write,
         unit_options,
         role_options: role_options(tr),
-        scope_options: scope_options(tr),
+        scope_options: scope_options(tr, true),
     })
+}
+
+/// The user edit form: up to three role rows (`role_N`, `scope_N`, `units_N` = unit codes
+/// for a custom scope).
+#[derive(Deserialize)]
+struct UserEditForm {
+    csrf: String,
+    display_name: String,
+    unit_id: i64,
+    active: Option<String>,
+    version: Option<i64>,
+    #[serde(flatten)]
+    rows: HashMap<String, String>,
+}
+
+async fn edit_roles(
+    st: &AppState,
+    c: &PageCaller,
+    f: &UserEditForm,
+) -> Result<Vec<RoleAssignment>, ServiceError> {
+    let mut out = Vec::new();
+    for n in 0..10 {
+        let Some(role) = f.rows.get(&format!("role_{n}")).filter(|r| !r.is_empty()) else {
+            continue;
+        };
+        let scope = ScopeKind::parse(
+            "roles.scope",
+            f.rows
+                .get(&format!("scope_{n}"))
+                .map(String::as_str)
+                .unwrap_or(""),
+        )?;
+        let mut ids = Vec::new();
+        for code in f
+            .rows
+            .get(&format!("units_{n}"))
+            .map(String::as_str)
+            .unwrap_or("")
+            .split([',', '，', ' '])
+            .filter(|s| !s.is_empty())
+        {
+            let found = units::list(
+                &st.app,
+                &c.actor,
+                &UnitFilter {
+                    q: Some(code.to_string()),
+                    limit: 50,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .0
+            .into_iter()
+            .find(|u| u.code == code);
+            match found {
+                Some(u) => ids.push(u.id),
+                None => {
+                    return Err(taizhang_domain::FieldError::new(
+                        "not_found",
+                        "roles.units",
+                        format!("找不到代码为“{code}”的单位"),
+                        format!("no unit with code '{code}'"),
+                    )
+                    .into());
+                }
+            }
+        }
+        out.push(RoleAssignment {
+            role: Role::parse("roles.role", role)?,
+            scope,
+            units: ids,
+        });
+    }
+    Ok(out)
 }
 
 async fn user_update(
     State(st): State<AppState>,
     c: PageCaller,
     Path(id): Path<i64>,
-    Form(f): Form<UserForm>,
+    Form(f): Form<UserEditForm>,
 ) -> Response {
     if let Err(r) = c.check_csrf(&f.csrf) {
         return r;
     }
     let here = format!("/users/{id}");
-    let roles = match one_role(&f) {
+    let roles = match edit_roles(&st, &c, &f).await {
         Ok(r) => r,
         Err(e) => return back(&here, "err", &msg(c.tr, &e)),
     };
