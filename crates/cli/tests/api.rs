@@ -466,12 +466,7 @@ async fn pages_speak_chinese_first_english_on_request_and_guard_forms() {
             .expect("q")
     );
     // A bad code comes back with the error and what was typed.
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf")
-        .to_string();
+    let csrf = hidden_input(&html, "csrf");
     let res = client
         .post(format!("{}/units", t.base))
         .form(&[
@@ -579,18 +574,8 @@ async fn the_user_page_gives_several_roles_and_custom_scopes() {
         page.contains("name=\"role_2\"") && page.contains("value=\"custom\""),
         "three role rows, 自定义 offered"
     );
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf")
-        .to_string();
-    let version = page
-        .split("name=\"version\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("version")
-        .to_string();
+    let csrf = hidden_input(&page, "csrf");
+    let version = hidden_input(&page, "version");
     let post = |units: &'static str| {
         let (client, url, csrf, version) = (
             client.clone(),

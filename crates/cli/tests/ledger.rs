@@ -396,10 +396,7 @@ async fn demo_reproduces_pian_san_postgres() {
 #[tokio::test]
 async fn cli_ledger_stats_prints_the_figures() {
     let dir = tempfile::tempdir().expect("dir");
-    let url = format!("sqlite:{}", dir.path().join("d.db").display());
-    let app = taizhang_service::App::new(taizhang_store::Store::connect(&url).await.expect("db"));
-    taizhang_service::demo::load(&app).await.expect("demo");
-    app.store.close().await;
+    let url = demo_db(dir.path()).await;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_taizhang"))
         .args([
             "ledger",
@@ -462,12 +459,7 @@ async fn item_page_offers_only_the_allowed_actions_and_forms_go_through_the_rule
         page.contains("data-action=\"accept\"") && !page.contains("data-action=\"close\""),
         "{page}"
     );
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf")
-        .to_string();
+    let csrf = hidden_input(&page, "csrf");
     let post = |version: &'static str, action: &'static str, text: &'static str| {
         let (c, url, csrf) = (
             hand.clone(),
@@ -792,10 +784,7 @@ async fn excel_postgres() {
 #[tokio::test]
 async fn cli_import_reports_every_bad_cell_and_imports_nothing() {
     let dir = tempfile::tempdir().expect("dir");
-    let url = format!("sqlite:{}", dir.path().join("d.db").display());
-    let app = taizhang_service::App::new(taizhang_store::Store::connect(&url).await.expect("db"));
-    taizhang_service::demo::load(&app).await.expect("demo");
-    app.store.close().await;
+    let url = demo_db(dir.path()).await;
     let bin = env!("CARGO_BIN_EXE_taizhang");
     let tpl = dir.path().join("t.xlsx");
     let out = std::process::Command::new(bin)

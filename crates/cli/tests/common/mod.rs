@@ -181,3 +181,21 @@ pub async fn anon_call(
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
 }
+
+/// The value of the first `<input name="NAME" value="…">` on a page (CSRF token, version).
+pub fn hidden_input(page: &str, name: &str) -> String {
+    page.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no input {name} on the page"))
+        .to_string()
+}
+
+/// A fresh SQLite file in `dir` holding the demo county; returns its URL.
+pub async fn demo_db(dir: &std::path::Path) -> String {
+    let url = format!("sqlite:{}", dir.join("d.db").display());
+    let app = App::new(taizhang_store::Store::connect(&url).await.expect("db"));
+    taizhang_service::demo::load(&app).await.expect("demo");
+    app.store.close().await;
+    url
+}
