@@ -408,12 +408,56 @@ async fn bench_audit(db: Option<String>, n: usize) -> Result<u8, Fail> {
     Ok(if r.intact { 0 } else { 1 })
 }
 
-async fn bench_ledger(
+/// The benchmark ledger: generated into an empty database, or reused when `db` already holds
+/// it (so that each measurement need not wait for the generator).
+async fn ledger_db(
     db: Option<String>,
     n_items: usize,
     n_units: usize,
-    runs: usize,
-) -> Result<u8, Fail> {
+) -> Result<(Store, String, Vec<(i64, String, i64)>), Fail> {
+    if let Some(url) = &db {
+        let store = Store::connect(url).await?;
+        let mut c = store.conn().await?;
+        let scope = Scope::everything();
+        let have = taizhang_store::ledger::count_items(
+            &mut c,
+            &scope,
+            &taizhang_store::ledger::ItemFilter {
+                ledger_id: Some(1),
+                ..Default::default()
+            },
+        )
+        .await?;
+        if have > 0 {
+            if have as usize != n_items {
+                return Err(Fail(
+                    format!("{url} holds a benchmark ledger of {have} items, not {n_items}"),
+                    2,
+                ));
+            }
+            let mut nodes = Vec::new();
+            loop {
+                let page = units::list(
+                    &mut c,
+                    &scope,
+                    &UnitFilter {
+                        include_inactive: true,
+                        limit: 10_000,
+                        offset: nodes.len() as i64,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                let done = page.len() < 10_000;
+                nodes.extend(page.into_iter().map(|u| (u.id, u.path, u.depth)));
+                if done {
+                    break;
+                }
+            }
+            eprintln!("reusing the {have}-item benchmark ledger in {url}");
+            return Ok((store, url.clone(), nodes));
+        }
+    }
     let (store, url) = open_empty(db, "ledger.db").await?;
     let nodes = generate_tree(&store, n_units).await?;
     store
@@ -470,6 +514,16 @@ async fn bench_ledger(
         nodes.len(),
         t.elapsed().as_secs_f64()
     );
+    Ok((store, url, nodes))
+}
+
+async fn bench_ledger(
+    db: Option<String>,
+    n_items: usize,
+    n_units: usize,
+    runs: usize,
+) -> Result<u8, Fail> {
+    let (store, url, nodes) = ledger_db(db, n_items, n_units).await?;
     let app = taizhang_service::App::new(store.clone());
     let sys = taizhang_service::Actor::system("bench");
     let mut fig = Vec::new();
@@ -489,6 +543,7 @@ async fn bench_ledger(
         assert_eq!(f.overall.total as usize, n_items);
     }
     let counties: Vec<&(i64, String, i64)> = nodes.iter().filter(|x| x.2 == 2).collect();
+    let mut rng = Lcg(11);
     let mut list = Vec::new();
     for _ in 0..50 {
         let county = counties[rng.next(counties.len())];
@@ -503,18 +558,12 @@ async fn bench_ledger(
         let _ = taizhang_service::ledger::list_items(&app, &sys, &f).await?;
         list.push(t.elapsed());
     }
-    // The same counts as one GROUP BY in SQL, through the same driver: a reference floor.
-    let mut floor = Vec::new();
-    for _ in 0..runs {
-        let t = Instant::now();
-        store
-            .execute_raw(
-                "SELECT lead_unit_id, count(*), sum(CASE WHEN closed_on IS NOT NULL THEN 1 ELSE 0 END), \
-                 sum(CASE WHEN closed_on IS NOT NULL AND closed_on <= deadline THEN 1 ELSE 0 END) FROM items WHERE ledger_id = 1 GROUP BY lead_unit_id",
-            )
-            .await?;
-        floor.push(t.elapsed());
-    }
+    // The floor: the GROUP BYs that give the same figures, run in the sqlite3 shell on the
+    // same file (without the working days to close, which need the calendar).
+    let shell = match store.sqlite_file() {
+        Some(path) => shell_floor(path, runs),
+        None => None,
+    };
     println!(
         "backend: {:?} ({url}), {n_items} items, {} units",
         store.backend(),
@@ -522,15 +571,94 @@ async fn bench_ledger(
     );
     println!(
         "ledger figures (overall + by unit/source/category/level/month): {}",
-        stats(fig)
+        stats(fig.clone())
     );
     println!(
         "filtered list page (in progress, county subtree, 50 rows + total): {}",
         stats(list)
     );
-    println!(
-        "reference: GROUP BY lead unit in SQL through the same driver: {}",
-        stats(floor)
-    );
+    match shell {
+        Some((unit, all)) => {
+            let fig_median = median(&fig);
+            println!(
+                "floor, sqlite3 shell: the unit-ranking GROUP BY {}; all seven GROUP BYs (unit, source, category, level, state, month assigned, month closed) {}",
+                stats(unit.clone()),
+                stats(all.clone())
+            );
+            println!(
+                "figures ÷ floor: {:.2}× the unit-ranking GROUP BY, {:.2}× the seven GROUP BYs",
+                fig_median / median(&unit),
+                fig_median / median(&all)
+            );
+        }
+        None => {
+            println!("floor: not measured (needs an SQLite file and the sqlite3 shell on PATH)")
+        }
+    }
     Ok(0)
+}
+
+fn median(v: &[Duration]) -> f64 {
+    let mut s: Vec<f64> = v.iter().map(Duration::as_secs_f64).collect();
+    s.sort_by(f64::total_cmp);
+    s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Runs the figures' GROUP BYs in the `sqlite3` shell with `.timer on`, `runs` times; gives the
+/// unit-ranking statement's times and the whole set's, or None without the shell.
+fn shell_floor(path: &std::path::Path, runs: usize) -> Option<(Vec<Duration>, Vec<Duration>)> {
+    let today = chrono::Utc::now().format("%Y-%m-%d");
+    let counted = "(i.state <> 'draft' AND (i.closed_on IS NOT NULL OR i.state NOT IN ('cancelled', 'archived')))";
+    let measures = format!(
+        "sum({counted}), sum({counted} AND i.closed_on IS NOT NULL), sum({counted} AND i.closed_on <= i.deadline), \
+         sum({counted} AND i.closed_on IS NULL AND i.state IN ('assigned', 'in_progress', 'submitted', 'escalated') AND i.deadline < '{today}')"
+    );
+    let from = "items i JOIN units lu ON lu.id = i.lead_unit_id WHERE i.ledger_id = 1";
+    let mut script = String::from(".output /dev/null\n.timer on\nPRAGMA mmap_size = 1073741824;\n");
+    for _ in 0..runs {
+        script.push_str(&format!(
+            "SELECT i.lead_unit_id, lu.name, {measures} FROM {from} GROUP BY i.lead_unit_id;\n"
+        ));
+        for key in ["i.source", "i.category", "i.level"] {
+            script.push_str(&format!(
+                "SELECT {key}, {measures} FROM {from} GROUP BY {key};\n"
+            ));
+        }
+        script.push_str(&format!(
+            "SELECT i.state, count(*) FROM {from} GROUP BY i.state;\n"
+        ));
+        for col in ["i.assigned_on", "i.closed_on"] {
+            script.push_str(&format!(
+                "SELECT substr({col}, 1, 7), count(*) FROM {from} GROUP BY 1;\n"
+            ));
+        }
+    }
+    let out = std::process::Command::new("sqlite3")
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .map(|mut i| i.write_all(script.as_bytes()))
+                .transpose()?;
+            child.wait_with_output()
+        })
+        .ok()?;
+    // `.timer on` prints "Run Time: real 0.123 user … sys …" after each statement.
+    let times: Vec<Duration> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("Run Time: real "))
+        .filter_map(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+        .map(Duration::from_secs_f64)
+        .collect();
+    // The PRAGMA's own line comes first; then 7 statements per run.
+    let times = times.get(times.len().checked_sub(7 * runs)?..)?;
+    let unit = times.chunks(7).map(|c| c[0]).collect();
+    let all = times.chunks(7).map(|c| c.iter().sum()).collect();
+    Some((unit, all))
 }

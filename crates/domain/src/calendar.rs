@@ -34,7 +34,16 @@ pub struct DayInfo {
 pub struct Calendar {
     days: BTreeMap<NaiveDate, SpecialDay>,
     years: BTreeSet<i32>,
+    /// Working days from [`INDEX_FROM`] up to and including each day through [`INDEX_TO`],
+    /// built on first use and dropped when a day changes: makes
+    /// [`Calendar::working_days_between`] O(1), which the ledger figures need for a million
+    /// closed items.
+    index: std::sync::OnceLock<Vec<u32>>,
 }
+
+/// The span of the prefix index; dates outside it are counted day by day.
+const INDEX_FROM: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+const INDEX_TO: NaiveDate = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap();
 
 const BUILTIN: &str = include_str!("../data/cn-holidays.csv");
 
@@ -69,12 +78,14 @@ impl Calendar {
 
     /// Adds or replaces one listed day and marks its year as covered.
     pub fn set_day(&mut self, day: SpecialDay) {
+        self.index = std::sync::OnceLock::new();
         self.years.insert(day.date.year());
         self.days.insert(day.date, day);
     }
 
     /// Marks a year as covered even if it lists no special day.
     pub fn cover_year(&mut self, year: i32) {
+        self.index = std::sync::OnceLock::new();
         self.years.insert(year);
     }
 
@@ -138,6 +149,19 @@ impl Calendar {
         } else {
             (to, from, -1)
         };
+        if a >= INDEX_FROM && b <= INDEX_TO {
+            let idx = self.index.get_or_init(|| self.build_index());
+            let at = |d: NaiveDate| (d - INDEX_FROM).num_days() as usize;
+            let n = i64::from(idx[at(b)]) - i64::from(idx[at(a)]);
+            let covered = (a.year()..=b.year()).all(|y| self.covers(y));
+            return (sign * n, covered);
+        }
+        let (n, covered) = self.count_by_days(a, b);
+        (sign * n, covered)
+    }
+
+    /// Working days in (a, b], one day at a time (outside the index, and to check it).
+    fn count_by_days(&self, a: NaiveDate, b: NaiveDate) -> (i64, bool) {
         let mut covered = self.covers(a.year()) && self.covers(b.year());
         let mut n = 0i64;
         let mut d = a;
@@ -149,7 +173,19 @@ impl Calendar {
                 n += 1;
             }
         }
-        (sign * n, covered)
+        (n, covered)
+    }
+
+    fn build_index(&self) -> Vec<u32> {
+        let mut v = Vec::with_capacity(36_900);
+        let mut n = 0u32;
+        for d in INDEX_FROM.iter_days().take_while(|d| *d <= INDEX_TO) {
+            if self.day(d).working {
+                n += 1;
+            }
+            v.push(n);
+        }
+        v
     }
 }
 
@@ -159,6 +195,19 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    proptest::proptest! {
+        /// The O(1) prefix index agrees with counting day by day.
+        #[test]
+        fn index_agrees_with_counting(a in 0i64..10_000, len in 0i64..800) {
+            let c = Calendar::builtin();
+            let from = d("2005-01-01") + chrono::Duration::days(a);
+            let to = from + chrono::Duration::days(len);
+            let (n, cov) = c.count_by_days(from, to);
+            proptest::prop_assert_eq!(c.working_days_between(from, to), (n, cov));
+            proptest::prop_assert_eq!(c.working_days_between(to, from), (-n, cov));
+        }
     }
 
     #[test]

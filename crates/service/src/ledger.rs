@@ -5,7 +5,6 @@ use crate::{Actor, App, Result, ServiceError, record};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
-use std::collections::BTreeMap;
 use taizhang_domain::FieldError;
 use taizhang_domain::calendar::Calendar;
 use taizhang_domain::error::required_text;
@@ -880,6 +879,60 @@ fn pct(n: i64, d: i64) -> Option<f64> {
     (d > 0).then(|| (n as f64) * 100.0 / (d as f64))
 }
 
+/// A stored `YYYY-MM-DD` date, read without allocating (the figures read a million of them).
+fn ymd_fast(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
+/// What one item adds to the figures, worked out once and added to every group it is in.
+#[derive(Clone, Copy)]
+struct Fact {
+    counted: bool,
+    closed: bool,
+    on_time: bool,
+    overdue: bool,
+    days: Option<i64>,
+}
+
+impl Fact {
+    fn of(r: &store::FigureRow<'_>, today: NaiveDate, cal: &Calendar) -> Fact {
+        let state = ItemState::parse("state", r.state).unwrap_or(ItemState::Draft);
+        let closed = r.closed_on.is_some();
+        let counted = !(state == ItemState::Draft
+            || (!closed && matches!(state, ItemState::Cancelled | ItemState::Archived)));
+        let deadline = r.deadline.and_then(ymd_fast);
+        let mut f = Fact {
+            counted,
+            closed: counted && closed,
+            on_time: false,
+            overdue: false,
+            days: None,
+        };
+        if !counted {
+            return f;
+        }
+        if closed {
+            let on = r.closed_on.and_then(ymd_fast);
+            f.on_time = matches!((on, deadline), (Some(on), Some(dl)) if on <= dl);
+            if let (Some(a), Some(on)) = (r.assigned_on.and_then(ymd_fast), on) {
+                f.days = Some(cal.working_days_between(a, on).0);
+            }
+        } else {
+            f.overdue = state.is_open() && deadline.is_some_and(|d| d < today);
+        }
+        f
+    }
+}
+
 #[derive(Default)]
 struct Acc {
     f: Figures,
@@ -888,30 +941,17 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, r: &store::FigureRow, today: NaiveDate, cal: &Calendar) {
-        let state = ItemState::parse("state", &r.state).unwrap_or(ItemState::Draft);
-        let closed = r.closed_on.is_some();
-        if state == ItemState::Draft
-            || (!closed && matches!(state, ItemState::Cancelled | ItemState::Archived))
-        {
+    fn add(&mut self, x: Fact) {
+        if !x.counted {
             return;
         }
         self.f.total += 1;
-        let deadline = date(&r.deadline);
-        if closed {
-            self.f.closed += 1;
-            let on = date(&r.closed_on);
-            if let (Some(on), Some(dl)) = (on, deadline)
-                && on <= dl
-            {
-                self.f.closed_on_time += 1;
-            }
-            if let (Some(a), Some(on)) = (date(&r.assigned_on), on) {
-                self.days += cal.working_days_between(a, on).0;
-                self.days_n += 1;
-            }
-        } else if state.is_open() && deadline.is_some_and(|d| d < today) {
-            self.f.overdue += 1;
+        self.f.closed += i64::from(x.closed);
+        self.f.closed_on_time += i64::from(x.on_time);
+        self.f.overdue += i64::from(x.overdue);
+        if let Some(d) = x.days {
+            self.days += d;
+            self.days_n += 1;
         }
     }
 
@@ -924,54 +964,130 @@ impl Acc {
     }
 }
 
-fn group(
-    rows: &[store::FigureRow],
-    today: NaiveDate,
-    cal: &Calendar,
-    key: impl Fn(&store::FigureRow) -> (String, String),
-) -> Vec<FigureGroup> {
-    let mut m: BTreeMap<String, (String, Acc)> = BTreeMap::new();
-    for r in rows {
-        let (k, label) = key(r);
-        m.entry(k)
-            .or_insert_with(|| (label, Acc::default()))
-            .1
-            .add(r, today, cal);
+/// Groups keyed by a text column with few distinct values (source, category, level, state,
+/// month): a short list searched by `&str` — cheaper than hashing for a handful of keys —
+/// with each key allocated once.
+struct TextGroups<T>(Vec<(String, T)>);
+
+impl<T> Default for TextGroups<T> {
+    fn default() -> Self {
+        TextGroups(Vec::new())
     }
-    m.into_iter()
-        .map(|(key, (label, acc))| FigureGroup {
-            key,
-            label,
-            figures: acc.done(),
-        })
-        .collect()
+}
+
+impl<T: Default> TextGroups<T> {
+    fn at(&mut self, k: &str) -> &mut T {
+        let i = match self.0.iter().position(|(key, _)| key == k) {
+            Some(i) => i,
+            None => {
+                self.0.push((k.to_string(), T::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
+}
+
+/// Groups keyed by lead unit. Rows arrive in lead-unit order, so the last group is checked
+/// before the index.
+#[derive(Default)]
+struct UnitGroups {
+    groups: Vec<(i64, String, Acc)>,
+    index: std::collections::HashMap<i64, usize>,
+}
+
+impl UnitGroups {
+    fn at(&mut self, id: i64, name: &str) -> &mut Acc {
+        let i = match self.groups.last() {
+            Some((last, _, _)) if *last == id => self.groups.len() - 1,
+            _ => *self.index.entry(id).or_insert_with(|| {
+                self.groups.push((id, name.to_string(), Acc::default()));
+                self.groups.len() - 1
+            }),
+        };
+        &mut self.groups[i].2
+    }
+}
+
+/// Everything the figures need, folded in one pass over the items.
+#[derive(Default)]
+struct Fold {
+    today: Option<NaiveDate>,
+    cal: std::sync::Arc<Calendar>,
+    all: Acc,
+    units: UnitGroups,
+    sources: TextGroups<Acc>,
+    categories: TextGroups<Acc>,
+    levels: TextGroups<Acc>,
+    states: TextGroups<i64>,
+    months: TextGroups<MonthRow>,
+}
+
+impl Fold {
+    fn add(&mut self, r: &store::FigureRow<'_>) {
+        let today = self.today.unwrap_or_default();
+        let x = Fact::of(r, today, &self.cal);
+        self.all.add(x);
+        self.units.at(r.lead_unit_id, r.lead_unit_name).add(x);
+        self.sources.at(r.source).add(x);
+        self.categories.at(r.category).add(x);
+        self.levels.at(r.level).add(x);
+        *self.states.at(r.state) += 1;
+        if let Some(m) = r.assigned_on.and_then(|a| a.get(..7)) {
+            self.months.at(m).assigned += 1;
+        }
+        if let Some(m) = r.closed_on.and_then(|c| c.get(..7)) {
+            self.months.at(m).closed += 1;
+        }
+    }
+}
+
+fn groups(g: TextGroups<Acc>, label: impl Fn(&str) -> String) -> Vec<FigureGroup> {
+    let mut v: Vec<FigureGroup> =
+        g.0.into_iter()
+            .map(|(key, acc)| FigureGroup {
+                label: label(&key),
+                key,
+                figures: acc.done(),
+            })
+            .collect();
+    v.sort_by(|a, b| a.key.cmp(&b.key));
+    v
 }
 
 /// The figures of the items in scope matching `filter`, overall and by unit (ranked by on-time
-/// close-out), source, category and level.
+/// close-out), source, category and level — folded in one pass over the items.
 pub async fn figures(app: &App, actor: &Actor, filter: &ItemFilter) -> Result<LedgerFigures> {
-    let mut c = app.store.conn().await?;
     let scope = actor.scope(Permission::ItemRead);
     if let Some(id) = filter.ledger_id {
+        let mut c = app.store.conn().await?;
         store::get_ledger(&mut c, &scope, id)
             .await?
             .ok_or(ServiceError::NotFound)?;
     }
-    let rows = store::figure_rows(&mut c, &scope, filter).await?;
     let t = today(app);
-    let cal = app.calendar();
-    let mut all = Acc::default();
-    for r in &rows {
-        all.add(r, t, &cal);
-    }
-    let mut by_unit = group(&rows, t, &cal, |r| {
-        (r.lead_unit_id.to_string(), r.lead_unit_name.clone())
-    });
+    let fold = Fold {
+        today: Some(t),
+        cal: app.calendar(),
+        ..Default::default()
+    };
+    let fold = store::scan_figures(&app.store, &scope, filter, fold, Fold::add).await?;
+    let mut by_unit: Vec<FigureGroup> = fold
+        .units
+        .groups
+        .into_iter()
+        .map(|(id, label, acc)| FigureGroup {
+            key: id.to_string(),
+            label,
+            figures: acc.done(),
+        })
+        .collect();
     by_unit.sort_by(|a, b| {
         let k = |g: &FigureGroup| (g.figures.on_time_rate.unwrap_or(-1.0), g.figures.closed);
         k(b).partial_cmp(&k(a))
             .unwrap_or(std::cmp::Ordering::Equal)
             .then_with(|| a.label.cmp(&b.label))
+            .then_with(|| a.key.cmp(&b.key))
     });
     let level_label = |c: &str| {
         LEVELS
@@ -980,50 +1096,36 @@ pub async fn figures(app: &App, actor: &Actor, filter: &ItemFilter) -> Result<Le
             .map(|l| l.1.to_string())
             .unwrap_or_else(|| c.to_string())
     };
-    let mut months: BTreeMap<String, MonthRow> = BTreeMap::new();
-    let mut states: BTreeMap<String, i64> = BTreeMap::new();
-    for r in &rows {
-        *states.entry(r.state.clone()).or_default() += 1;
-        if let Some(a) = &r.assigned_on {
-            let m = a.chars().take(7).collect::<String>();
-            months
-                .entry(m.clone())
-                .or_insert_with(|| MonthRow {
-                    month: m,
-                    ..Default::default()
-                })
-                .assigned += 1;
-        }
-        if let Some(cl) = &r.closed_on {
-            let m = cl.chars().take(7).collect::<String>();
-            months
-                .entry(m.clone())
-                .or_insert_with(|| MonthRow {
-                    month: m,
-                    ..Default::default()
-                })
-                .closed += 1;
-        }
-    }
+    let mut by_month: Vec<MonthRow> = fold
+        .months
+        .0
+        .into_iter()
+        .map(|(month, m)| MonthRow { month, ..m })
+        .collect();
+    by_month.sort_by(|a, b| a.month.cmp(&b.month));
     let by_state = ItemState::ALL
         .iter()
         .filter_map(|s| {
-            states.get(s.as_str()).map(|n| StateCount {
-                state: s.as_str().to_string(),
-                label: s.label_zh().to_string(),
-                count: *n,
-            })
+            fold.states
+                .0
+                .iter()
+                .find(|(k, _)| k == s.as_str())
+                .map(|(_, n)| StateCount {
+                    state: s.as_str().to_string(),
+                    label: s.label_zh().to_string(),
+                    count: *n,
+                })
         })
         .collect();
     Ok(LedgerFigures {
         as_of: t.format("%Y-%m-%d").to_string(),
-        overall: all.done(),
-        by_month: months.into_values().collect(),
+        overall: fold.all.done(),
+        by_month,
         by_state,
         by_unit,
-        by_source: group(&rows, t, &cal, |r| (r.source.clone(), r.source.clone())),
-        by_category: group(&rows, t, &cal, |r| (r.category.clone(), r.category.clone())),
-        by_level: group(&rows, t, &cal, |r| (r.level.clone(), level_label(&r.level))),
+        by_source: groups(fold.sources, str::to_string),
+        by_category: groups(fold.categories, str::to_string),
+        by_level: groups(fold.levels, level_label),
     })
 }
 
