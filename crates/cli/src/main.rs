@@ -2,6 +2,8 @@
 //! verifies the audit trail, backs up the database, and measures itself (`bench`).
 
 mod bench;
+mod bench_http;
+mod bench_import;
 
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
@@ -810,7 +812,11 @@ async fn find_ledger(
         })
 }
 
-async fn import_ledger(file: &std::path::Path, ledger: &str, db: &str) -> Result<u8, Fail> {
+pub(crate) async fn import_ledger(
+    file: &std::path::Path,
+    ledger: &str,
+    db: &str,
+) -> Result<u8, Fail> {
     use taizhang_service::ledger_excel::{self as lx, ImportError};
     let bytes =
         std::fs::read(file).map_err(|e| Fail(format!("cannot read {}: {e}", file.display()), 2))?;

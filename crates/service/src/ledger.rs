@@ -367,17 +367,14 @@ pub(crate) async fn insert_checked(
 ) -> Result<Item> {
     new.ledger_id = ledger.id;
     if new.number.is_empty() {
-        let n = store::count_items(
-            tx,
-            &taizhang_domain::scope::Scope::everything(),
-            &ItemFilter {
-                ledger_id: Some(ledger.id),
-                limit: 1,
-                ..Default::default()
-            },
-        )
-        .await?;
-        new.number = format!("{}-{:03}", ledger.period, n + 1);
+        // Skip numbers already given by hand (e.g. an import's "2026-005").
+        loop {
+            let n = store::next_item_seq(tx, ledger.id).await?;
+            new.number = format!("{}-{:03}", ledger.period, n);
+            if !store::number_taken(tx, ledger.id, &new.number).await? {
+                break;
+            }
+        }
     }
     let id = store::insert_item(tx, &new, app.now())
         .await

@@ -417,6 +417,30 @@ pub async fn count_items(c: &mut impl AsConn, scope: &Scope, filter: &ItemFilter
     Ok(r.0)
 }
 
+/// The next serial number of an item in `ledger_id` (its counter, incremented inside the
+/// caller's transaction).
+pub async fn next_item_seq(c: &mut impl AsConn, ledger_id: i64) -> Result<i64> {
+    let r: (i64,) = run!(c, |x| sqlx::query_as::<_, (i64,)>(
+        "UPDATE ledgers SET item_seq = item_seq + 1 WHERE id = $1 RETURNING item_seq"
+    )
+    .bind(ledger_id)
+    .fetch_one(&mut *x)
+    .await?);
+    Ok(r.0)
+}
+
+/// Whether `number` is already used in the ledger.
+pub async fn number_taken(c: &mut impl AsConn, ledger_id: i64, number: &str) -> Result<bool> {
+    let r: Option<(i64,)> = run!(c, |x| sqlx::query_as::<_, (i64,)>(
+        "SELECT id FROM items WHERE ledger_id = $1 AND number = $2"
+    )
+    .bind(ledger_id)
+    .bind(number)
+    .fetch_optional(&mut *x)
+    .await?);
+    Ok(r.is_some())
+}
+
 /// Workflow facts written back after a transition.
 #[derive(Debug, Clone)]
 pub struct ItemStateChange {

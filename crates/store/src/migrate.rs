@@ -8,7 +8,7 @@ const SQLITE: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_ledger.sql")),
     (
         3,
-        include_str!("../migrations/sqlite/0003_figures_index.sql"),
+        include_str!("../migrations/sqlite/0003_ledger_speed.sql"),
     ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
@@ -16,7 +16,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (2, include_str!("../migrations/postgres/0002_ledger.sql")),
     (
         3,
-        include_str!("../migrations/postgres/0003_figures_index.sql"),
+        include_str!("../migrations/postgres/0003_ledger_speed.sql"),
     ),
 ];
 

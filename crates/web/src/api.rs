@@ -125,6 +125,13 @@ fn ok(v: impl serde::Serialize) -> ApiResult {
     Ok(Json(v).into_response())
 }
 
+/// One page of a list and the total matching the filter (serialised straight to the body).
+#[derive(serde::Serialize)]
+struct Page<T> {
+    total: i64,
+    items: Vec<T>,
+}
+
 fn created(v: impl serde::Serialize) -> ApiResult {
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
@@ -280,7 +287,7 @@ async fn units_list(
         offset: q.offset.unwrap_or(0),
     };
     let (rows, total) = units::list(&st.app, &c.actor, &filter).await?;
-    ok(json!({"total": total, "items": rows}))
+    ok(Page { total, items: rows })
 }
 
 async fn units_get(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiResult {
@@ -358,7 +365,7 @@ async fn users_list(
         offset: q.offset.unwrap_or(0),
     };
     let (rows, total) = users::list(&st.app, &c.actor, &f).await?;
-    ok(json!({"total": total, "items": rows}))
+    ok(Page { total, items: rows })
 }
 
 async fn users_get(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiResult {
@@ -563,7 +570,7 @@ async fn items_list(
 ) -> ApiResult {
     let f = item_filter(&st, &c, id, q).await?;
     let (rows, total) = taizhang_service::ledger::list_items(&st.app, &c.actor, &f).await?;
-    ok(json!({"total": total, "items": rows}))
+    ok(Page { total, items: rows })
 }
 
 async fn items_create(
