@@ -267,6 +267,40 @@ test('supervisor sees 篇三 figures, a handler works an item, Excel import repo
     await sup.page.locator('#import input[type=file]').setInputFiles(tplPath);
     await Promise.all([sup.page.waitForURL(/\/import$/), sup.page.locator('#import button').click()]);
     assert.match(await sup.page.locator('#import-ok').innerText(), /已导入 1 条/);
+
+    // 新建事项 as a draft (not sent out yet).
+    await sup.page.goto(ledgerURL);
+    await sup.page.locator('#new-item summary').click();
+    await sup.page.locator('#new-item [name=title]').fill('第三小学食堂排烟管道更换');
+    await sup.page.locator('#new-item [name=lead]').fill('3509230003');
+    await Promise.all([sup.page.waitForURL(/\/items\/\d+\?ok=/), sup.page.locator('#new-item button').click()]);
+    assert.match(await sup.page.locator('h1').innerText(), /食堂排烟管道/);
+
+    // 批量交办: the draft is picked on the list and assigned with one deadline.
+    await sup.page.goto(`${ledgerURL}?state=draft`);
+    const boxes = sup.page.locator('#items input[name=ids]');
+    assert.ok((await boxes.count()) >= 1, 'drafts have a checkbox');
+    await boxes.first().check();
+    await sup.page.locator('input[name=deadline][form=bulk]').fill('2099年6月30日');
+    await Promise.all([sup.page.waitForURL(/ok=/), sup.page.locator('#bulk-assign').click()]);
+    assert.match(await sup.page.locator('.flash').first().innerText(), /已交办1项/);
+
+    // 修改事项 on an open item: the timeline names the changed field.
+    await sup.page.goto(`${ledgerURL}?state=in_progress&sort=deadline`);
+    await Promise.all([sup.page.waitForURL(/\/items\/\d+/), sup.page.locator('#items a').first().click()]);
+    await sup.page.locator('#edit summary').click();
+    await sup.page.locator('#edit [name=requirements]').fill('请于本月底前提交整改报告');
+    await Promise.all([sup.page.waitForURL(/ok=/), sup.page.locator('#edit button').click()]);
+    assert.match(await sup.page.locator('#timeline').innerText(), /修改事项[\s\S]*具体要求/);
+
+    // Filters: red lights only, one team's subtree by unit code, nearest deadline first.
+    await sup.page.goto(ledgerURL);
+    await sup.page.selectOption('select[name=light]', 'red');
+    await sup.page.selectOption('select[name=sort]', 'deadline');
+    await Promise.all([sup.page.waitForURL(/light=red/), sup.page.locator('form.filters button').click()]);
+    const lights = await sup.page.locator('#items .light').evaluateAll((els) => els.map((e) => e.className));
+    assert.ok(lights.every((c) => c.includes('red')), `only red lights: ${lights}`);
+    await sup.page.screenshot({ path: path.join(ARTIFACTS, 'ledger-filtered.png'), fullPage: true });
   } finally {
     await sup.context.close();
     await hand.context.close();

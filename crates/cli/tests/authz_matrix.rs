@@ -453,6 +453,36 @@ async fn cell(
                 write(c, side, 200),
             )
         }
+        ("PATCH", "/api/v1/items/{id}") => {
+            let id = w.fresh_item(side).await;
+            let body = json!({"version": 1, "title": "已修改的事项", "deadline": "2099.6.30"});
+            (
+                p.replace("{id}", &id.to_string()),
+                Some(body),
+                write(c, side, 200),
+            )
+        }
+        ("POST", "/api/v1/ledgers/{id}/bulk-assign") => {
+            let ledger = w.fresh_ledger(side).await;
+            let item = taizhang_service::ledger::create_item(
+                &w.t.app,
+                &taizhang_service::Actor::system("test"),
+                ledger,
+                taizhang_service::ledger::CreateItem {
+                    source: "督查检查".into(),
+                    title: "待批量交办".into(),
+                    lead_unit_id: w.side_unit(side).id,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("item");
+            (
+                p.replace("{id}", &ledger.to_string()),
+                Some(json!({"ids": [item.item.id], "deadline": "2099-12-31"})),
+                write(c, side, 200),
+            )
+        }
         _ => panic!("route {method} {path} has no entry in the authorisation matrix: add one"),
     }
 }
@@ -637,6 +667,7 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/items/{id}/attachments",
         "/api/v1/attachments/{id}",
         "/api/v1/items/{id}/cooperation",
+        "/api/v1/ledgers/{id}/bulk-assign",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

@@ -33,7 +33,18 @@ async fn school_item(
     taizhang_store::ledger::Ledger,
     taizhang_service::ledger::ItemView,
 ) {
-    let t = spawn_app(Backend::Sqlite).await;
+    school_item_on(Backend::Sqlite, title).await
+}
+
+async fn school_item_on(
+    backend: Backend,
+    title: &str,
+) -> (
+    TestApp,
+    taizhang_store::ledger::Ledger,
+    taizhang_service::ledger::ItemView,
+) {
+    let t = spawn_app(backend).await;
     let r = unit(&t.app, None, "R", "县").await;
     let a = unit(&t.app, Some(&r), "A", "第三小学").await;
     user(
@@ -1122,4 +1133,276 @@ async fn cooperating_units_see_the_item_and_report_their_part() {
     assert_eq!(st.as_u16(), 403, "{v}");
     let (_, d) = sup.call("GET", &format!("/api/v1/items/{id}"), None).await;
     assert!(d["events"].to_string().contains("资金已拨付60%"));
+}
+
+/// 修改事项 and 批量交办: edits are version-checked, validated, limited to supervisors, refused
+/// on a closed item and for the deadline after assignment; each leaves an "edit" on the
+/// timeline and an audit event. Bulk assign reports every item's outcome.
+async fn edits_and_bulk_assign(backend: Backend) {
+    let (t, l, it) = school_item_on(backend, "围墙加固").await;
+    let sup = login(&t.base, "sup", PW).await;
+    let hand = login(&t.base, "hand", PW).await;
+    let id = it.item.id;
+    let path = format!("/api/v1/items/{id}");
+    let v1 = it.item.version;
+    let title_now = |v: &Value| v["title"].as_str().map(str::to_string);
+
+    // Stale version: 409, nothing changed.
+    let (st, v) = sup
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"version": v1 + 5, "title": "改名"})),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["error"].as_str()),
+        (409, Some("stale_version")),
+        "{v}"
+    );
+    // A handler may not edit (403: visible, not theirs to change).
+    let (st, v) = hand
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"version": v1, "title": "改名"})),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["error"].as_str()),
+        (403, Some("forbidden")),
+        "{v}"
+    );
+    // A bad value names its field; the deadline is not editable once assigned.
+    let (st, v) = sup
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"version": v1, "source": "随便写"})),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["field"].as_str()),
+        (422, Some("source")),
+        "{v}"
+    );
+    let (st, v) = sup
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"version": v1, "deadline": "2099.3.1"})),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["error"].as_str(), v["field"].as_str()),
+        (422, Some("not_draft"), Some("deadline")),
+        "{v}"
+    );
+    let (_, v) = sup.call("GET", &path, None).await;
+    assert_eq!(title_now(&v).as_deref(), Some("围墙加固"));
+    assert_eq!(v["version"].as_i64(), Some(v1));
+
+    // A good edit: new version, timeline entry naming the fields, audit event.
+    let (st, v) = sup
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"version": v1, "title": "围墙加固及排水", "requirements": "6月底前完成"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["version"].as_i64(), Some(v1 + 1));
+    let (_, d) = sup.call("GET", &path, None).await;
+    assert_eq!(title_now(&d).as_deref(), Some("围墙加固及排水"));
+    let edit = d["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["action"] == "edit")
+        .cloned()
+        .expect("an edit event");
+    assert!(
+        edit["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("requirements"),
+        "{edit}"
+    );
+    let mut c = t.app.store.conn().await.expect("conn");
+    let trail = taizhang_store::audit::list(
+        &mut c,
+        &taizhang_domain::scope::Scope::everything(),
+        &taizhang_store::audit::AuditFilter {
+            entity: Some("item".into()),
+            entity_id: Some(id.to_string()),
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("audit");
+    drop(c);
+    let upd = trail
+        .iter()
+        .find(|e| e.action == "item.update")
+        .expect("an item.update audit event");
+    assert!(upd.before.as_deref().unwrap_or("").contains("围墙加固"));
+    assert!(
+        upd.after
+            .as_deref()
+            .unwrap_or("")
+            .contains("围墙加固及排水")
+    );
+
+    // Closed: frozen.
+    async fn act(s: &Session, id: i64, version: i64, mut body: Value) -> (StatusCode, Value) {
+        body["version"] = json!(version);
+        s.call("POST", &format!("/api/v1/items/{id}/actions"), Some(body))
+            .await
+    }
+    let (_, v) = act(&hand, id, v1 + 1, json!({"action": "accept"})).await;
+    let (_, v) = act(
+        &hand,
+        id,
+        v["version"].as_i64().expect("v"),
+        json!({"action": "submit", "result": "已完成"}),
+    )
+    .await;
+    let (st, v) = act(
+        &sup,
+        id,
+        v["version"].as_i64().expect("v"),
+        json!({"action": "close"}),
+    )
+    .await;
+    assert_eq!(
+        (st, v["state"].as_str()),
+        (StatusCode::OK, Some("closed")),
+        "{v}"
+    );
+    let (st, v2) = sup
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"version": v["version"], "title": "事后改名"})),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v2["error"].as_str()),
+        (422, Some("frozen")),
+        "{v2}"
+    );
+
+    // Bulk assign: two drafts of this ledger, a draft of another ledger, an unknown id.
+    let draft = |ledger: i64, title: &'static str| {
+        let app = t.app.clone();
+        async move {
+            taizhang_service::ledger::create_item(
+                &app,
+                &taizhang_service::Actor::system("test"),
+                ledger,
+                taizhang_service::ledger::CreateItem {
+                    source: "督查检查".into(),
+                    title: title.into(),
+                    lead_unit_id: it.item.lead_unit_id,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("draft")
+            .item
+            .id
+        }
+    };
+    let (d1, d2) = (draft(l.id, "草稿一").await, draft(l.id, "草稿二").await);
+    let other_ledger = taizhang_service::ledger::create_ledger(
+        &t.app,
+        &taizhang_service::Actor::system("test"),
+        taizhang_service::ledger::CreateLedger {
+            name: "另一台账".into(),
+            kind: "督办".into(),
+            owner_unit_id: l.owner_unit_id,
+            period: "2026".into(),
+            yellow_days: None,
+        },
+    )
+    .await
+    .expect("ledger");
+    let d3 = draft(other_ledger.id, "别的台账").await;
+    let bulk = format!("/api/v1/ledgers/{}/bulk-assign", l.id);
+    let (st, v) = sup
+        .call(
+            "POST",
+            &bulk,
+            Some(json!({"ids": [d1, d2], "deadline": "明天"})),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["field"].as_str()),
+        (422, Some("deadline")),
+        "{v}"
+    );
+    let (st, v) = sup
+        .call(
+            "POST",
+            &bulk,
+            Some(json!({"ids": [], "deadline": "2099-6-30"})),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["field"].as_str()),
+        (422, Some("ids")),
+        "{v}"
+    );
+    let (_, v) = sup.call("GET", &format!("/api/v1/items/{d1}"), None).await;
+    assert_eq!(
+        v["state"].as_str(),
+        Some("draft"),
+        "a refused bulk assign changed nothing"
+    );
+    let (st, v) = sup
+        .call(
+            "POST",
+            &bulk,
+            Some(json!({"ids": [d1, d2, d3, 99_999_999], "deadline": "2099年6月30日"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let outcome: Vec<(i64, bool, Option<&str>)> = v
+        .as_array()
+        .expect("outcomes")
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_i64().unwrap_or(0),
+                o["ok"] == true,
+                o["code"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcome,
+        vec![
+            (d1, true, None),
+            (d2, true, None),
+            (d3, false, Some("not_found")),
+            (99_999_999, false, Some("not_found"))
+        ]
+    );
+    for (d, state) in [(d1, "assigned"), (d2, "assigned"), (d3, "draft")] {
+        let (_, v) = sup.call("GET", &format!("/api/v1/items/{d}"), None).await;
+        assert_eq!(v["state"].as_str(), Some(state), "{v}");
+    }
+    let (_, v) = sup.call("GET", &format!("/api/v1/items/{d1}"), None).await;
+    assert_eq!(v["deadline"].as_str(), Some("2099-06-30"));
+}
+
+#[tokio::test]
+async fn edits_and_bulk_assign_sqlite() {
+    edits_and_bulk_assign(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn edits_and_bulk_assign_postgres() {
+    edits_and_bulk_assign(Backend::Postgres).await;
 }

@@ -264,6 +264,52 @@ fn need_reason(field: &str, r: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Whether `who` may edit an item's fields (修改事项) in `state`. Only a supervisor over the
+/// lead unit edits; a frozen item (已销号, 已撤销, 已归档) never changes — corrections are new
+/// events; the lead unit and the deadline change by edit only while the item is a draft
+/// (afterwards: the extension workflow, or cancel and re-issue).
+pub fn may_edit(
+    state: ItemState,
+    who: Actor,
+    lead_changed: bool,
+    deadline_changed: bool,
+) -> Result<(), FieldError> {
+    if !who.is_supervisor {
+        return Err(err(
+            "not_supervisor",
+            "只有对牵头单位有督办权限的督办员才能修改事项",
+            "only a supervisor over the lead unit may edit an item",
+        ));
+    }
+    if state.is_frozen() {
+        return Err(err(
+            "frozen",
+            format!("“{}”的事项已冻结,不能修改;更正请另行记录", state.label_zh()),
+            format!(
+                "an item in state '{}' is frozen and cannot be edited",
+                state.as_str()
+            ),
+        ));
+    }
+    if state != ItemState::Draft && lead_changed {
+        return Err(FieldError::new(
+            "not_draft",
+            "lead_unit_id",
+            "事项交办后不能更换牵头单位,请撤销后重新交办",
+            "the lead unit cannot change after assignment: cancel and re-issue",
+        ));
+    }
+    if state != ItemState::Draft && deadline_changed {
+        return Err(FieldError::new(
+            "not_draft",
+            "deadline",
+            "事项交办后办结时限只能通过延期申请变更",
+            "after assignment the deadline changes only by an extension request",
+        ));
+    }
+    Ok(())
+}
+
 /// Applies `action` by `who` on `today` to an item; returns its new facts, or the rule broken.
 pub fn apply(
     item: &ItemFacts,

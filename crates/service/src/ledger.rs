@@ -651,6 +651,267 @@ pub async fn act(
     Ok(view(&app.calendar(), after, ledger.yellow_days, today(app)))
 }
 
+/// The light filter for `light` (`red`, `yellow`, `green`) with a ledger's yellow threshold,
+/// on the working-day calendar as of today; None for anything else.
+pub fn light_filter(app: &App, light: &str, yellow_days: i64) -> Option<store::LightFilter> {
+    if !matches!(light, "red" | "yellow" | "green") {
+        return None;
+    }
+    let cal = app.calendar();
+    let t = today(app);
+    // The first day more than `yellow_days` working days after today.
+    let (mut d, mut n) = (t, 0);
+    while n <= yellow_days.max(0) {
+        d = d.succ_opt()?;
+        if cal.day(d).working {
+            n += 1;
+        }
+    }
+    Some(store::LightFilter {
+        light: light.to_string(),
+        today: t.format("%Y-%m-%d").to_string(),
+        yellow_before: d.format("%Y-%m-%d").to_string(),
+    })
+}
+
+/// A change to an item's fields (修改事项): absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateItem {
+    pub version: i64,
+    pub number: Option<String>,
+    pub source: Option<String>,
+    pub category: Option<String>,
+    pub urgency: Option<String>,
+    pub title: Option<String>,
+    pub requirements: Option<String>,
+    pub instruction: Option<String>,
+    pub leader: Option<String>,
+    pub supervisor: Option<String>,
+    pub subject: Option<String>,
+    pub lead_unit_id: Option<i64>,
+    pub level: Option<String>,
+    pub cycle: Option<String>,
+    pub measures: Option<String>,
+    /// Only while the item is a draft; afterwards the extension workflow.
+    pub deadline: Option<String>,
+}
+
+/// Edits an item's fields: a supervisor over its lead unit, never on a frozen item, the lead
+/// unit and deadline only in a draft; version-checked (409), validated like a new item, with
+/// an audit event (before and after) and an "edit" entry on the item's timeline naming the
+/// changed fields.
+pub async fn update_item(app: &App, actor: &Actor, id: i64, input: UpdateItem) -> Result<ItemView> {
+    let mut tx = app.store.begin().await?;
+    let item = store::get_item(&mut tx, &actor.scope(Permission::ItemRead), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if item.version != input.version {
+        return Err(ServiceError::StaleVersion);
+    }
+    let state = ItemState::parse("state", &item.state)?;
+    let lead_id = input.lead_unit_id.unwrap_or(item.lead_unit_id);
+    let new_deadline = match input.deadline.as_deref().map(str::trim) {
+        Some("") => None,
+        Some(d) => Some(taizhang_domain::dates::parse("deadline", d)?),
+        None => date(&item.deadline),
+    };
+    let who = relation(actor, &item);
+    if !who.is_supervisor {
+        // Visible but not theirs to edit: 403, like any action outside one's role.
+        return Err(ServiceError::Forbidden);
+    }
+    rules::may_edit(
+        state,
+        who,
+        lead_id != item.lead_unit_id,
+        new_deadline != date(&item.deadline),
+    )?;
+    if lead_id != item.lead_unit_id {
+        let lead =
+            taizhang_store::units::get(&mut tx, &actor.scope(Permission::ItemSupervise), lead_id)
+                .await?;
+        if !lead.is_some_and(|u| u.active) {
+            return Err(FieldError::new(
+                "not_found",
+                "lead_unit_id",
+                format!("牵头单位{lead_id}不存在、已停用或不在您的督办范围内"),
+                format!("lead unit {lead_id} does not exist, is deactivated or is outside your supervision scope"),
+            )
+            .into());
+        }
+    }
+    let pick = |v: &Option<String>, old: &str| v.clone().unwrap_or_else(|| old.to_string());
+    let merged = CreateItem {
+        number: Some(pick(&input.number, &item.number)),
+        source: pick(&input.source, &item.source),
+        category: pick(&input.category, &item.category),
+        urgency: Some(pick(&input.urgency, &item.urgency)),
+        title: pick(&input.title, &item.title),
+        requirements: pick(&input.requirements, &item.requirements),
+        instruction: pick(&input.instruction, &item.instruction),
+        leader: pick(&input.leader, &item.leader),
+        supervisor: pick(&input.supervisor, &item.supervisor),
+        subject: pick(&input.subject, &item.subject),
+        lead_unit_id: lead_id,
+        level: Some(pick(&input.level, &item.level)),
+        cycle: Some(pick(&input.cycle, &item.cycle)),
+        measures: pick(&input.measures, &item.measures),
+        deadline: ymd(new_deadline),
+        assign: false,
+        cooperating_unit_ids: Vec::new(),
+    };
+    let (new, _) =
+        check_item(&merged, lead_id).map_err(|mut es| ServiceError::Invalid(es.swap_remove(0)))?;
+    if new.number.is_empty() {
+        return Err(FieldError::new(
+            "required",
+            "number",
+            "编号不能为空",
+            "the number is required",
+        )
+        .into());
+    }
+    let changed: Vec<&str> = [
+        ("number", item.number == new.number),
+        ("source", item.source == new.source),
+        ("category", item.category == new.category),
+        ("urgency", item.urgency == new.urgency),
+        ("title", item.title == new.title),
+        ("requirements", item.requirements == new.requirements),
+        ("instruction", item.instruction == new.instruction),
+        ("leader", item.leader == new.leader),
+        ("supervisor", item.supervisor == new.supervisor),
+        ("subject", item.subject == new.subject),
+        ("lead_unit_id", item.lead_unit_id == new.lead_unit_id),
+        ("level", item.level == new.level),
+        ("cycle", item.cycle == new.cycle),
+        ("measures", item.measures == new.measures),
+        ("deadline", item.deadline == new.deadline),
+    ]
+    .into_iter()
+    .filter(|(_, same)| !same)
+    .map(|(f, _)| f)
+    .collect();
+    let ledger = store::get_ledger(
+        &mut tx,
+        &taizhang_domain::scope::Scope::everything(),
+        item.ledger_id,
+    )
+    .await?
+    .ok_or(ServiceError::NotFound)?;
+    if changed.is_empty() {
+        return Ok(view(&app.calendar(), item, ledger.yellow_days, today(app)));
+    }
+    store::update_item_fields(&mut tx, id, item.version, &new, app.now())
+        .await
+        .map_err(|e| match e {
+            taizhang_store::StoreError::Duplicate { .. } => ServiceError::Invalid(FieldError::new(
+                "duplicate",
+                "number",
+                format!("编号“{}”在本台账中已存在", new.number),
+                format!("number '{}' already exists in this ledger", new.number),
+            )),
+            other => other.into(),
+        })?;
+    let t = today(app);
+    store::insert_event(
+        &mut tx,
+        id,
+        app.now(),
+        &t.format("%Y-%m-%d").to_string(),
+        (actor.user_id > 0).then_some(actor.user_id),
+        &actor.display_name,
+        "edit",
+        &item.state,
+        &item.state,
+        &serde_json::json!({ "fields": changed }).to_string(),
+    )
+    .await?;
+    let after = store::get_item(&mut tx, &taizhang_domain::scope::Scope::everything(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    record(
+        app,
+        &mut tx,
+        actor,
+        "item.update",
+        "item",
+        id,
+        Some(after.lead_unit_id),
+        Some(&item),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view(&app.calendar(), after, ledger.yellow_days, t))
+}
+
+/// What a bulk action did to each item: applied, or why not.
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkOutcome {
+    pub id: i64,
+    pub ok: bool,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// 批量交办: assigns each listed draft of the ledger with one deadline, each in its own
+/// transaction through the same rules as a single 交办, and reports every item's outcome (an
+/// id outside the caller's scope or the ledger is "not found", like a single request).
+pub async fn bulk_assign(
+    app: &App,
+    actor: &Actor,
+    ledger_id: i64,
+    ids: &[i64],
+    deadline: &str,
+) -> Result<Vec<BulkOutcome>> {
+    {
+        let mut tx = app.store.begin().await?;
+        ledger_for_write(&mut tx, actor, ledger_id).await?;
+        tx.rollback().await?;
+    }
+    if ids.is_empty() || ids.len() > 500 {
+        return Err(FieldError::new(
+            "out_of_range",
+            "ids",
+            "一次可批量交办1–500个事项",
+            "bulk assign takes 1 to 500 items",
+        )
+        .into());
+    }
+    let deadline = taizhang_domain::dates::parse("deadline", deadline)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let version = {
+            let mut c = app.store.conn().await?;
+            store::get_item(&mut c, &actor.scope(Permission::ItemRead), id)
+                .await?
+                .filter(|i| i.ledger_id == ledger_id)
+                .map(|i| i.version)
+        };
+        let r = match version {
+            Some(v) => act(app, actor, id, v, Action::Assign { deadline }).await,
+            None => Err(ServiceError::NotFound),
+        };
+        out.push(match r {
+            Ok(_) => BulkOutcome {
+                id,
+                ok: true,
+                code: None,
+                message: None,
+            },
+            Err(e) => BulkOutcome {
+                id,
+                ok: false,
+                code: Some(e.code().to_string()),
+                message: Some(e.message_zh()),
+            },
+        });
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ItemDetail {
     #[serde(flatten)]

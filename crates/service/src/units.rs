@@ -56,6 +56,17 @@ pub async fn get(app: &App, actor: &Actor, id: i64) -> Result<Unit> {
         .ok_or(ServiceError::NotFound)
 }
 
+/// The unit with this code (单位代码) inside the caller's scope; 404 otherwise.
+pub async fn find_by_code(app: &App, actor: &Actor, code: &str) -> Result<Unit> {
+    let mut c = app.store.conn().await?;
+    let Some(id) = store::id_by_code(&mut c, code).await? else {
+        return Err(ServiceError::NotFound);
+    };
+    store::get(&mut c, &actor.scope(Permission::UnitRead), id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
 /// Fetches a unit for a change: 404 outside the read scope, 403 inside it but outside the write scope.
 async fn get_for_write(c: &mut impl AsConn, actor: &Actor, id: i64) -> Result<Unit> {
     if let Some(u) = store::get(c, &actor.scope(Permission::UnitWrite), id).await? {

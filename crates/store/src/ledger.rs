@@ -330,8 +330,75 @@ pub struct ItemFilter {
     /// Open and past the deadline on this date.
     pub overdue_on: Option<String>,
     pub q: Option<String>,
+    /// Only items showing this warning light (computed, never stored).
+    pub light: Option<LightFilter>,
+    /// Order of the list (the figures ignore it).
+    pub sort: ItemSort,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// A warning-light filter (红灯/黄灯/绿灯) as date bounds worked out on the working-day
+/// calendar by the service: red is open and past `today`; yellow is open, not past, and due
+/// before `yellow_before` (the first day more than the ledger's N working days away) or
+/// already reminded; green is the rest of the open items with a deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LightFilter {
+    /// `red`, `yellow` or `green`.
+    pub light: String,
+    pub today: String,
+    pub yellow_before: String,
+}
+
+const OPEN_STATES: &str = "('assigned', 'in_progress', 'submitted', 'escalated')";
+
+/// How a list of items is ordered; every order ends on the id, so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ItemSort {
+    /// Entry order (编号 order for numbered ledgers).
+    #[default]
+    Id,
+    /// Nearest deadline first; items without one last.
+    Deadline,
+    /// Latest deadline first.
+    DeadlineDesc,
+    Number,
+    /// Most recently changed first.
+    Updated,
+}
+
+impl ItemSort {
+    /// From the `sort` query parameter: `id`, `deadline`, `-deadline`, `number`, `updated`.
+    pub fn parse(s: &str) -> Option<ItemSort> {
+        Some(match s {
+            "" | "id" => ItemSort::Id,
+            "deadline" => ItemSort::Deadline,
+            "-deadline" => ItemSort::DeadlineDesc,
+            "number" => ItemSort::Number,
+            "updated" | "-updated" => ItemSort::Updated,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemSort::Id => "id",
+            ItemSort::Deadline => "deadline",
+            ItemSort::DeadlineDesc => "-deadline",
+            ItemSort::Number => "number",
+            ItemSort::Updated => "updated",
+        }
+    }
+
+    fn order_by(self) -> &'static str {
+        match self {
+            ItemSort::Id => "i.id",
+            ItemSort::Deadline => "(i.deadline IS NULL), i.deadline, i.id",
+            ItemSort::DeadlineDesc => "(i.deadline IS NULL), i.deadline DESC, i.id",
+            ItemSort::Number => "i.number, i.id",
+            ItemSort::Updated => "i.updated_at DESC, i.id DESC",
+        }
+    }
 }
 
 fn item_filter(scope: &Scope, filter: &ItemFilter) -> Filter {
@@ -378,6 +445,17 @@ fn item_filter(scope: &Scope, filter: &ItemFilter) -> Filter {
             "i.state IN ('assigned', 'in_progress', 'submitted', 'escalated') AND i.deadline < {a}"
         ));
     }
+    if let Some(l) = &filter.light {
+        let t = f.arg(Arg::Str(l.today.clone()));
+        let y = f.arg(Arg::Str(l.yellow_before.clone()));
+        f.push(match l.light.as_str() {
+            "red" => format!("i.state IN {OPEN_STATES} AND i.deadline < {t}"),
+            "yellow" => format!(
+                "i.state IN {OPEN_STATES} AND i.deadline >= {t} AND (i.deadline < {y} OR i.reminders > 0)"
+            ),
+            _ => format!("i.state IN {OPEN_STATES} AND i.deadline >= {y} AND i.reminders = 0"),
+        });
+    }
     if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
         let a = f.arg(Arg::Str(like_contains(q)));
         f.push(format!("(i.title LIKE {a} ESCAPE '\\' OR i.number LIKE {a} ESCAPE '\\' OR i.subject LIKE {a} ESCAPE '\\')"));
@@ -394,8 +472,9 @@ pub async fn list_items(
     let lim = f.arg(Arg::I64(filter.limit.clamp(1, 10_000)));
     let off = f.arg(Arg::I64(filter.offset.max(0)));
     let sql = format!(
-        "SELECT {ITEM_COLS} FROM {ITEM_FROM}{} ORDER BY i.id LIMIT {lim} OFFSET {off}",
-        f.where_sql()
+        "SELECT {ITEM_COLS} FROM {ITEM_FROM}{} ORDER BY {} LIMIT {lim} OFFSET {off}",
+        f.where_sql(),
+        filter.sort.order_by()
     );
     Ok(run!(c, |x| bind_all!(
         sqlx::query_as::<_, Item>(AssertSqlSafe(sql)),
@@ -439,6 +518,49 @@ pub async fn number_taken(c: &mut impl AsConn, ledger_id: i64, number: &str) -> 
     .fetch_optional(&mut *x)
     .await?);
     Ok(r.is_some())
+}
+
+/// Writes an item's editable fields (修改事项) if its version is still `version`.
+pub async fn update_item_fields(
+    c: &mut impl AsConn,
+    id: i64,
+    version: i64,
+    it: &NewItem,
+    now: i64,
+) -> Result<()> {
+    let n = run!(c, |x| {
+        sqlx::query(
+        "UPDATE items SET number = $1, source = $2, category = $3, urgency = $4, title = $5, requirements = $6, \
+         instruction = $7, leader = $8, supervisor = $9, subject = $10, lead_unit_id = $11, level = $12, cycle = $13, \
+         measures = $14, deadline = $15, version = version + 1, updated_at = $16 WHERE id = $17 AND version = $18"
+    )
+    .bind(&it.number)
+    .bind(&it.source)
+    .bind(&it.category)
+    .bind(&it.urgency)
+    .bind(&it.title)
+    .bind(&it.requirements)
+    .bind(&it.instruction)
+    .bind(&it.leader)
+    .bind(&it.supervisor)
+    .bind(&it.subject)
+    .bind(it.lead_unit_id)
+    .bind(&it.level)
+    .bind(&it.cycle)
+    .bind(&it.measures)
+    .bind(&it.deadline)
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(&mut *x)
+    .await
+    .map_err(map_err)?
+    .rows_affected()
+    });
+    if n == 0 {
+        return Err(StoreError::StaleVersion { expected: version });
+    }
+    Ok(())
 }
 
 /// Workflow facts written back after a transition.

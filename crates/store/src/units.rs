@@ -206,6 +206,17 @@ pub async fn code_exists(c: &mut impl AsConn, code: &str) -> Result<bool> {
     Ok(row.is_some())
 }
 
+/// The unit with this code (单位代码), if it exists.
+pub async fn id_by_code(c: &mut impl AsConn, code: &str) -> Result<Option<i64>> {
+    let row: Option<(i64,)> = run!(c, |x| sqlx::query_as(
+        "SELECT id FROM units WHERE code = $1"
+    )
+    .bind(code)
+    .fetch_optional(&mut *x)
+    .await?);
+    Ok(row.map(|r| r.0))
+}
+
 /// The sort order that places a new child after its existing siblings.
 pub async fn next_sort_order(c: &mut impl AsConn, parent_id: Option<i64>) -> Result<i64> {
     let row: (Option<i64>,) = run!(c, |x| {

@@ -506,6 +506,10 @@ struct ItemQuery {
     #[serde(default)]
     overdue: bool,
     q: Option<String>,
+    /// Warning light: `red`, `yellow` or `green`.
+    light: Option<String>,
+    /// `id` (default), `deadline`, `-deadline`, `number`, `updated`.
+    sort: Option<String>,
     limit: Option<i64>,
     offset: Option<i64>,
 }
@@ -542,8 +546,29 @@ async fn item_filter(
             .map_err(taizhang_service::ServiceError::from)?,
         None => Vec::new(),
     };
+    let light = match q.light.as_deref().filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => {
+            let yellow = taizhang_service::ledger::get_ledger(&st.app, &c.actor, ledger_id)
+                .await?
+                .yellow_days;
+            Some(
+                taizhang_service::ledger::light_filter(&st.app, l, yellow).ok_or_else(|| {
+                    ApiError::from(taizhang_service::ServiceError::Invalid(
+                        taizhang_domain::FieldError::new(
+                            "invalid",
+                            "light",
+                            "灯色应为 red、yellow 或 green",
+                            "light must be red, yellow or green",
+                        ),
+                    ))
+                })?,
+            )
+        }
+    };
     Ok(taizhang_store::ledger::ItemFilter {
         ledger_id: Some(ledger_id),
+        light,
         states,
         lead_under,
         source: q.source,
@@ -557,6 +582,19 @@ async fn item_filter(
                 .to_string()
         }),
         q: q.q,
+        sort: match q.sort.as_deref() {
+            None => taizhang_store::ledger::ItemSort::Id,
+            Some(s) => taizhang_store::ledger::ItemSort::parse(s).ok_or_else(|| {
+                ApiError::from(taizhang_service::ServiceError::Invalid(
+                    taizhang_domain::FieldError::new(
+                        "invalid",
+                        "sort",
+                        "排序方式应为 id、deadline、-deadline、number 或 updated",
+                        "sort must be id, deadline, -deadline, number or updated",
+                    ),
+                ))
+            })?,
+        },
         limit: q.limit.unwrap_or(50),
         offset: q.offset.unwrap_or(0),
     })
@@ -595,6 +633,31 @@ async fn ledger_figures(
 
 async fn items_get(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiResult {
     ok(taizhang_service::ledger::get_item(&st.app, &c.actor, id).await?)
+}
+
+async fn items_update(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<taizhang_service::ledger::UpdateItem>,
+) -> ApiResult {
+    ok(taizhang_service::ledger::update_item(&st.app, &c.actor, id, b).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkAssignBody {
+    ids: Vec<i64>,
+    deadline: String,
+}
+
+async fn items_bulk_assign(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<BulkAssignBody>,
+) -> ApiResult {
+    ok(taizhang_service::ledger::bulk_assign(&st.app, &c.actor, id, &b.ids, &b.deadline).await?)
 }
 
 #[derive(Deserialize)]
@@ -1179,6 +1242,24 @@ pub const ROUTES: &[Route] = &[
         "事项详情",
         "An item with its light and timeline",
         get(items_get)
+    ),
+    route!(
+        "PATCH",
+        "/api/v1/items/{id}",
+        "ledgers",
+        true,
+        "修改事项",
+        "Edit an item's fields (version-checked; never a closed item; lead unit and deadline only in a draft)",
+        patch(items_update)
+    ),
+    route!(
+        "POST",
+        "/api/v1/ledgers/{id}/bulk-assign",
+        "ledgers",
+        true,
+        "批量交办",
+        "Assign several draft items of the ledger with one deadline; each item's outcome is reported",
+        post(items_bulk_assign)
     ),
     route!(
         "POST",

@@ -22,10 +22,13 @@ use taizhang_store::ledger::ItemFilter;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/ledgers", get(ledgers_page))
+        .route("/ledgers", get(ledgers_page).post(ledger_create))
+        .route("/ledgers/{id}/items", post(item_create))
         .route("/ledgers/{id}", get(ledger_page))
         .route("/items/{id}", get(item_page))
         .route("/items/{id}/act", post(item_act))
+        .route("/items/{id}/edit", post(item_edit))
+        .route("/ledgers/{id}/bulk-assign", post(bulk_assign))
         .route("/items/{id}/cooperate", post(item_cooperate))
         .route(
             "/items/{id}/attach",
@@ -185,6 +188,139 @@ struct LedgerRow {
 struct LedgersPage {
     l: crate::pages::Layout,
     ledgers: Vec<LedgerRow>,
+    /// Whether the caller supervises anything (and so may open a ledger).
+    can_create: bool,
+}
+
+#[derive(Deserialize)]
+struct LedgerForm {
+    csrf: String,
+    name: String,
+    kind: String,
+    /// The owning unit by code (单位代码).
+    owner: String,
+    period: String,
+    #[serde(default)]
+    yellow_days: String,
+}
+
+/// 新建台账 from the ledgers page.
+async fn ledger_create(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Form(f): Form<LedgerForm>,
+) -> Response {
+    if let Err(r) = c.check_csrf(&f.csrf) {
+        return r;
+    }
+    let tr = c.tr;
+    let owner = match taizhang_service::units::find_by_code(&st.app, &c.actor, f.owner.trim()).await
+    {
+        Ok(u) => u,
+        Err(_) => {
+            return back(
+                "/ledgers",
+                "err",
+                tr.pick(
+                    "责任单位代码不存在或不在您的数据范围内",
+                    "no owning unit with this code in your data scope",
+                ),
+            );
+        }
+    };
+    let yellow_days = match f.yellow_days.trim() {
+        "" => None,
+        y => match y.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return back(
+                    "/ledgers",
+                    "err",
+                    tr.pick("黄灯提前天数应为整数", "yellow days must be a whole number"),
+                );
+            }
+        },
+    };
+    match svc::create_ledger(
+        &st.app,
+        &c.actor,
+        svc::CreateLedger {
+            name: f.name,
+            kind: f.kind,
+            owner_unit_id: owner.id,
+            period: f.period,
+            yellow_days,
+        },
+    )
+    .await
+    {
+        Ok(l) => done(&c, &format!("/ledgers/{}", l.id)),
+        Err(e) => back("/ledgers", "err", &msg(tr, &e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct ItemForm {
+    csrf: String,
+    title: String,
+    source: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    urgency: String,
+    #[serde(default)]
+    requirements: String,
+    /// The lead unit by code (单位代码).
+    lead: String,
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    deadline: String,
+    #[serde(default)]
+    assign: String,
+}
+
+/// 新建事项 from the ledger page (optionally 交办 at once).
+async fn item_create(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<i64>,
+    Form(f): Form<ItemForm>,
+) -> Response {
+    if let Err(r) = c.check_csrf(&f.csrf) {
+        return r;
+    }
+    let tr = c.tr;
+    let here = format!("/ledgers/{id}");
+    let lead = match taizhang_service::units::find_by_code(&st.app, &c.actor, f.lead.trim()).await {
+        Ok(u) => u,
+        Err(_) => {
+            return back(
+                &here,
+                "err",
+                tr.pick(
+                    "牵头单位代码不存在或不在您的数据范围内",
+                    "no lead unit with this code in your data scope",
+                ),
+            );
+        }
+    };
+    let input = svc::CreateItem {
+        source: f.source,
+        category: f.category,
+        urgency: Some(f.urgency).filter(|u| !u.is_empty()),
+        title: f.title,
+        requirements: f.requirements,
+        lead_unit_id: lead.id,
+        level: Some(f.level).filter(|l| !l.is_empty()),
+        deadline: Some(f.deadline).filter(|d| !d.trim().is_empty()),
+        assign: !f.assign.is_empty(),
+        ..Default::default()
+    };
+    match svc::create_item(&st.app, &c.actor, id, input).await {
+        Ok(v) => done(&c, &format!("/items/{}", v.item.id)),
+        Err(e) => back(&here, "err", &msg(tr, &e)),
+    }
 }
 
 async fn ledgers_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> Response {
@@ -217,6 +353,10 @@ async fn ledgers_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -
         });
     }
     render(LedgersPage {
+        can_create: {
+            let sup = c.actor.scope(Permission::ItemSupervise);
+            sup.all || !sup.subtrees.is_empty() || !sup.units.is_empty()
+        },
         l: layout(
             &c,
             tr.pick("督办台账", "Ledgers"),
@@ -233,6 +373,7 @@ async fn ledgers_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -
 
 struct ItemRow {
     id: i64,
+    draft: bool,
     number: String,
     title: String,
     lead: String,
@@ -247,6 +388,7 @@ struct ItemRow {
 fn item_row(tr: Tr, v: &ItemView) -> ItemRow {
     ItemRow {
         id: v.item.id,
+        draft: v.item.state == "draft",
         number: v.item.number.clone(),
         title: v.item.title.clone(),
         lead: v.item.lead_unit_name.clone(),
@@ -300,6 +442,14 @@ struct LedgerQuery {
     deadline_to: String,
     #[serde(default)]
     overdue: String,
+    /// Lead unit subtree, by unit code (单位代码).
+    #[serde(default)]
+    unit: String,
+    /// red / yellow / green.
+    #[serde(default)]
+    light: String,
+    #[serde(default)]
+    sort: String,
     #[serde(default)]
     offset: i64,
     #[serde(skip_serializing)]
@@ -342,8 +492,28 @@ async fn ledger_page(
             }
         }
     };
+    let lead_under = if q.unit.trim().is_empty() {
+        None
+    } else {
+        match taizhang_service::units::find_by_code(&st.app, &c.actor, q.unit.trim()).await {
+            Ok(u) => Some(u.path),
+            Err(_) => {
+                err = Some(
+                    tr.pick(
+                        "找不到该单位代码,或不在您的数据范围内",
+                        "no unit with this code in your data scope",
+                    )
+                    .to_string(),
+                );
+                Some("/nowhere/".to_string())
+            }
+        }
+    };
     let filter = ItemFilter {
         ledger_id: Some(id),
+        lead_under,
+        light: svc::light_filter(&st.app, &q.light, ledger.yellow_days),
+        sort: taizhang_store::ledger::ItemSort::parse(&q.sort).unwrap_or_default(),
         states: if q.state.is_empty() {
             vec![]
         } else {
@@ -474,6 +644,33 @@ struct ItemPage {
     can_attach: bool,
     /// 协办单位: id, name, progress, note, whether the caller may report for it.
     coops: Vec<(i64, String, i64, String, bool)>,
+    /// The edit form (修改事项): for a supervisor, never on a frozen item.
+    can_edit: bool,
+    it: taizhang_store::ledger::Item,
+    sources: Vec<&'static str>,
+    urgencies: Vec<&'static str>,
+}
+
+/// The Chinese label of an item field, for the timeline's "修改" entries.
+fn field_label(f: &str) -> &str {
+    match f {
+        "number" => "编号",
+        "source" => "来源",
+        "category" => "类别",
+        "urgency" => "紧急程度",
+        "title" => "事项名称",
+        "requirements" => "具体要求",
+        "instruction" => "领导批示",
+        "leader" => "责任领导",
+        "supervisor" => "督办人",
+        "subject" => "涉及单位",
+        "lead_unit_id" => "牵头单位",
+        "level" => "办理层级",
+        "cycle" => "反馈周期",
+        "measures" => "整改措施",
+        "deadline" => "办结时限",
+        other => other,
+    }
 }
 
 fn label_of_action(name: &str) -> String {
@@ -493,6 +690,7 @@ fn label_of_action(name: &str) -> String {
         "resume" => "恢复办理",
         "cancel" => "撤销",
         "archive" => "归档",
+        "edit" => "修改事项",
         "remind" => "催办",
         "cooperate" => "协办进展",
         other => other,
@@ -697,6 +895,18 @@ async fn item_page(
             })
             .collect::<Vec<_>>()
             .join(" · ");
+            let text = match detail.get("fields").and_then(|f| f.as_array()) {
+                Some(fields) if e.action == "edit" => format!(
+                    "修改:{}",
+                    fields
+                        .iter()
+                        .filter_map(|f| f.as_str())
+                        .map(field_label)
+                        .collect::<Vec<_>>()
+                        .join("、")
+                ),
+                _ => text,
+            };
             EventRow {
                 on: e.on_date.clone(),
                 actor: e.actor_name.clone(),
@@ -737,6 +947,10 @@ async fn item_page(
         })
         .collect();
     render(ItemPage {
+        can_edit: is_sup && !state.is_frozen(),
+        it: it.clone(),
+        sources: svc::SOURCES.to_vec(),
+        urgencies: svc::URGENCIES.to_vec(),
         coops,
         files,
         can_attach,
@@ -775,6 +989,116 @@ struct ActForm {
     date: String,
     #[serde(default)]
     method: String,
+}
+
+/// The bulk-assign form: repeated `ids`, one deadline, the CSRF token.
+async fn bulk_assign(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<i64>,
+    body: String,
+) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if let Err(r) = c.check_csrf(&get("csrf")) {
+        return r;
+    }
+    let here = format!("/ledgers/{id}");
+    let tr = c.tr;
+    let ids: Vec<i64> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    match svc::bulk_assign(&st.app, &c.actor, id, &ids, &get("deadline")).await {
+        Ok(out) => {
+            let done = out.iter().filter(|o| o.ok).count();
+            let failed: Vec<String> = out
+                .iter()
+                .filter(|o| !o.ok)
+                .map(|o| format!("#{}: {}", o.id, o.message.clone().unwrap_or_default()))
+                .collect();
+            if failed.is_empty() {
+                back(
+                    &here,
+                    "ok",
+                    &tr.pick(
+                        &format!("已交办{done}项"),
+                        &format!("{done} items assigned"),
+                    ),
+                )
+            } else {
+                back(
+                    &here,
+                    "err",
+                    &tr.pick(
+                        &format!("已交办{done}项;未交办:{}", failed.join(";")),
+                        &format!("{done} assigned; not assigned: {}", failed.join("; ")),
+                    ),
+                )
+            }
+        }
+        Err(e) => back(&here, "err", &msg(tr, &e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct EditForm {
+    csrf: String,
+    version: i64,
+    title: String,
+    source: String,
+    #[serde(default)]
+    category: String,
+    urgency: String,
+    #[serde(default)]
+    requirements: String,
+    #[serde(default)]
+    instruction: String,
+    #[serde(default)]
+    leader: String,
+    #[serde(default)]
+    supervisor: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    measures: String,
+}
+
+async fn item_edit(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<i64>,
+    Form(f): Form<EditForm>,
+) -> Response {
+    if let Err(r) = c.check_csrf(&f.csrf) {
+        return r;
+    }
+    let here = format!("/items/{id}");
+    let input = svc::UpdateItem {
+        version: f.version,
+        title: Some(f.title),
+        source: Some(f.source),
+        category: Some(f.category),
+        urgency: Some(f.urgency),
+        requirements: Some(f.requirements),
+        instruction: Some(f.instruction),
+        leader: Some(f.leader),
+        supervisor: Some(f.supervisor),
+        subject: Some(f.subject),
+        measures: Some(f.measures),
+        ..Default::default()
+    };
+    match svc::update_item(&st.app, &c.actor, id, input).await {
+        Ok(_) => done(&c, &here),
+        Err(e) => back(&here, "err", &msg(c.tr, &e)),
+    }
 }
 
 async fn item_act(
