@@ -47,6 +47,12 @@ async fn child(phase: &str, file: Option<PathBuf>, db: Option<String>) -> Result
                 .map_err(|e| Fail(e.to_string(), 2))?;
             eprintln!("{cells} cells");
         }
+        "read" => {
+            let bytes = std::fs::read(&file).map_err(|e| Fail(e.to_string(), 2))?;
+            let sheet =
+                taizhang_service::ledger_excel::read(&bytes).map_err(|e| Fail(e.to_string(), 2))?;
+            eprintln!("{} rows", sheet.rows.len());
+        }
         "import" => {
             let db = db.ok_or(Fail("--db is required".into(), 2))?;
             let code = crate::import_ledger(&file, "1", &db).await?;
@@ -137,12 +143,15 @@ async fn parent(a: ImportArgs) -> Result<u8, Fail> {
         t.elapsed().as_secs_f64()
     );
     let f = file.display().to_string();
-    let (mut floor, mut import) = (Vec::new(), Vec::new());
-    let (mut floor_mem, mut import_mem) = (0f64, 0f64);
+    let (mut floor, mut import, mut read) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut floor_mem, mut import_mem, mut read_mem) = (0f64, 0f64, 0f64);
     for _ in 0..a.runs.max(1) {
         let (s, m) = run_child(&["--phase", "calamine", "--file", &f])?;
         floor.push(Duration::from_secs_f64(s));
         floor_mem = floor_mem.max(m);
+        let (s, m) = run_child(&["--phase", "read", "--file", &f])?;
+        read.push(Duration::from_secs_f64(s));
+        read_mem = read_mem.max(m);
         let db = dir.join("import.db");
         fresh_ledger(&db, a.units).await?;
         let url = format!("sqlite:{}", db.display());
@@ -154,7 +163,11 @@ async fn parent(a: ImportArgs) -> Result<u8, Fail> {
         v.sort();
         v[v.len() / 2].as_secs_f64()
     };
-    let (fl, im) = (med(&mut floor), med(&mut import));
+    let (fl, im, rd) = (med(&mut floor), med(&mut import), med(&mut read));
+    println!(
+        "{} rows: reading and checking the template alone (zip limits + calamine + cells to text) median {rd:.2} s (peak {read_mem:.0} MiB)",
+        a.rows
+    );
     println!(
         "{} rows: calamine alone median {fl:.2} s (peak {floor_mem:.0} MiB); taizhang import ledger median {im:.2} s (peak {import_mem:.0} MiB); ratio {:.2}× over {} runs",
         a.rows,

@@ -834,7 +834,7 @@ pub(crate) async fn import_ledger(
     );
     let b = bar.clone();
     let mut progress = move |done: usize, _total: usize| b.set_position(done as u64);
-    match lx::import(&app, &sys, l.id, &sheet, &mut progress).await {
+    match lx::import(&app, &sys, l.id, sheet, &mut progress).await {
         Ok(n) => {
             bar.finish_and_clear();
             println!("imported {n} items into {} / 已导入{n}条", l.name);

@@ -744,6 +744,85 @@ async fn excel_round_trip(backend: Backend) {
         (Some("assigned"), Some("2099-05-06"), Some(a.id))
     );
     assert_eq!(list["items"][1]["level"], "escalate");
+    // The batched import leaves what one-at-a-time creation does: numbers from the ledger's
+    // counter, a 交办 entry on the timeline, item.create + item.assign audit events (before =
+    // the draft), and an intact hash chain.
+    let id0 = first["id"].as_i64().expect("id");
+    assert_eq!(first["number"].as_str(), Some("A-1"), "{first}");
+    assert_eq!(list["items"][1]["number"].as_str(), Some("2026-001"));
+    let (_, d) = sup.call("GET", &format!("/api/v1/items/{id0}"), None).await;
+    let acts: Vec<&str> = d["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(acts, vec!["assign"], "{d}");
+    let mut c = t.app.store.conn().await.expect("conn");
+    let trail = taizhang_store::audit::list(
+        &mut c,
+        &taizhang_domain::scope::Scope::everything(),
+        &taizhang_store::audit::AuditFilter {
+            entity: Some("item".into()),
+            entity_id: Some(id0.to_string()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("audit");
+    drop(c);
+    let mut actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+    actions.reverse();
+    assert_eq!(actions, vec!["item.create", "item.assign"]);
+    let assign = &trail[0];
+    assert!(
+        assign
+            .before
+            .as_deref()
+            .unwrap_or("")
+            .contains("\"state\":\"draft\"")
+    );
+    assert!(
+        assign
+            .after
+            .as_deref()
+            .unwrap_or("")
+            .contains("\"state\":\"assigned\"")
+    );
+    assert!(
+        taizhang_service::audit::verify(&t.app.store, None)
+            .await
+            .expect("verify")
+            .intact
+    );
+    // A number already used in the ledger is refused with its row; nothing is written.
+    let before = item_count(&t).await;
+    let dup = sheet(&[vec![
+        "2026-001",
+        "群众意见",
+        "",
+        "",
+        "重复编号",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "第三小学",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]]);
+    let (st, v) = sup.call_raw("POST", &url, dup).await;
+    assert_eq!(st.as_u16(), 422, "{v}");
+    assert!(
+        v.to_string().contains("2026-001") && v.to_string().contains("已存在"),
+        "{v}"
+    );
+    assert_eq!(item_count(&t).await, before);
     let res = sup
         .client
         .get(format!("{}/api/v1/ledgers/{lid}/export.xlsx", t.base))

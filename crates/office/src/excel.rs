@@ -178,28 +178,7 @@ fn cell_text(d: &Data) -> String {
     }
 }
 
-/// Reads the first sheet, checks its header row against `columns` (a trailing `*` ignored),
-/// and returns the non-empty data rows as text.
-pub fn read(bytes: &[u8], columns: &[Column], limits: &Limits) -> Result<Sheet, ExcelError> {
-    if bytes.len() > limits.max_file_bytes {
-        return Err(ExcelError::TooLarge {
-            size: bytes.len(),
-            limit: limits.max_file_bytes,
-        });
-    }
-    check_archive(bytes, limits)?;
-    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
-        .map_err(|e: calamine::XlsxError| ExcelError::NotXlsx(e.to_string()))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or(ExcelError::NoSheet)?
-        .map_err(|e| ExcelError::NotXlsx(e.to_string()))?;
-    let (first_row, _) = range.start().unwrap_or((0, 0));
-    let mut rows = range.rows();
-    let header: Vec<String> = rows
-        .next()
-        .map(|r| r.iter().map(cell_text).collect())
-        .unwrap_or_default();
+fn check_header(header: &[String], columns: &[Column]) -> Result<(), ExcelError> {
     for (i, col) in columns.iter().enumerate() {
         let found = header
             .get(i)
@@ -213,12 +192,64 @@ pub fn read(bytes: &[u8], columns: &[Column], limits: &Limits) -> Result<Sheet, 
             });
         }
     }
+    Ok(())
+}
+
+fn cell_text_ref(d: &calamine::DataRef<'_>) -> String {
+    use calamine::DataRef;
+    match d {
+        DataRef::SharedString(s) => s.trim().to_string(),
+        DataRef::String(s) => s.trim().to_string(),
+        DataRef::Empty => String::new(),
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Float(f) => cell_text(&Data::Float(*f)),
+        DataRef::Bool(b) => cell_text(&Data::Bool(*b)),
+        DataRef::DateTime(dt) => serial_date(dt.as_f64()).unwrap_or_default(),
+        DataRef::DateTimeIso(s) => s.chars().take(10).collect(),
+        DataRef::DurationIso(s) => s.clone(),
+        DataRef::Error(e) => format!("#{e:?}"),
+    }
+}
+
+/// Reads the first sheet, checks its header row against `columns` (a trailing `*` ignored),
+/// and returns the non-empty data rows as text.
+pub fn read(bytes: &[u8], columns: &[Column], limits: &Limits) -> Result<Sheet, ExcelError> {
+    if bytes.len() > limits.max_file_bytes {
+        return Err(ExcelError::TooLarge {
+            size: bytes.len(),
+            limit: limits.max_file_bytes,
+        });
+    }
+    check_archive(bytes, limits)?;
+    // Streamed cell by cell (rows in order), so that only the text of the template's columns
+    // is ever held — never the whole sheet as calamine values.
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| ExcelError::NotXlsx(e.to_string()))?;
+    let first = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or(ExcelError::NoSheet)?;
+    let mut cells = wb
+        .worksheet_cells_reader(&first)
+        .map_err(|e| ExcelError::NotXlsx(e.to_string()))?;
+    let width = columns.len();
+    let mut header: Option<Vec<String>> = None;
     let mut out = Vec::new();
-    for (k, r) in rows.enumerate() {
-        let mut cells: Vec<String> = r.iter().take(columns.len()).map(cell_text).collect();
-        cells.resize(columns.len(), String::new());
+    let mut current: Option<(u32, Vec<String>)> = None;
+    let flush = |row: Option<(u32, Vec<String>)>,
+                 header: &mut Option<Vec<String>>,
+                 out: &mut Vec<(usize, Vec<String>)>|
+     -> Result<(), ExcelError> {
+        let Some((r, cells)) = row else {
+            return Ok(());
+        };
+        if header.is_none() {
+            *header = Some(cells);
+            return check_header(header.as_deref().unwrap_or_default(), columns);
+        }
         if cells.iter().all(String::is_empty) {
-            continue;
+            return Ok(());
         }
         if out.len() >= limits.max_rows {
             return Err(ExcelError::TooManyRows {
@@ -226,7 +257,27 @@ pub fn read(bytes: &[u8], columns: &[Column], limits: &Limits) -> Result<Sheet, 
                 limit: limits.max_rows,
             });
         }
-        out.push((first_row as usize + k + 2, cells));
+        out.push((r as usize + 1, cells));
+        Ok(())
+    };
+    while let Some(cell) = cells
+        .next_cell()
+        .map_err(|e| ExcelError::NotXlsx(e.to_string()))?
+    {
+        let (r, c) = cell.get_position();
+        if current.as_ref().is_none_or(|(cur, _)| *cur != r) {
+            flush(current.take(), &mut header, &mut out)?;
+            current = Some((r, vec![String::new(); width]));
+        }
+        if let Some((_, row)) = current.as_mut()
+            && let Some(slot) = row.get_mut(c as usize)
+        {
+            *slot = cell_text_ref(cell.get_value());
+        }
+    }
+    flush(current.take(), &mut header, &mut out)?;
+    if header.is_none() {
+        check_header(&[], columns)?;
     }
     Ok(Sheet { rows: out })
 }

@@ -2,15 +2,16 @@
 //! list, and an all-or-nothing import that names every bad cell.
 
 use crate::ledger::{
-    CreateItem, ItemView, LEVELS, SOURCES, URGENCIES, check_item, insert_checked, ledger_for_write,
-    list_items, today,
+    CreateItem, ItemView, LEVELS, SOURCES, URGENCIES, check_item, ledger_for_write, list_items,
+    today,
 };
 use crate::{Actor, App, Result, ServiceError};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use taizhang_domain::ledger::{self as rules, Action, ItemState};
 use taizhang_domain::role::Permission;
 use taizhang_office::excel::{self, Column, ExcelError, Limits, Sheet};
-use taizhang_store::ledger::ItemFilter;
+use taizhang_store::ledger::{self as store, ItemFilter};
 use taizhang_store::units::UnitFilter;
 
 const YES_NO: &[&str] = &["是", "否"];
@@ -210,7 +211,7 @@ pub async fn import(
     app: &App,
     actor: &Actor,
     ledger_id: i64,
-    sheet: &Sheet,
+    sheet: Sheet,
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<usize, ImportError> {
     // The ledger first: 404 outside the scope, 403 without the right to supervise it.
@@ -357,27 +358,184 @@ pub async fn import(
         return Err(ImportError::Cells(errors));
     }
     let total = checked.len();
+    let rows_of: Vec<usize> = sheet.rows.iter().map(|r| r.0).collect();
+    // The cells are all checked: free them before writing (a 100,000-row file is ~70 MB).
+    drop(sheet);
+    let paths: HashMap<i64, &str> = units.iter().map(|u| (u.id, u.path.as_str())).collect();
     let mut tx = app.store.begin().await.map_err(ServiceError::from)?;
     let ledger = ledger_for_write(&mut tx, actor, ledger_id).await?;
-    for (k, (new, deadline)) in checked.into_iter().enumerate() {
-        let number = new.number.clone();
-        insert_checked(app, &mut tx, actor, &ledger, new, deadline)
-            .await
-            .map_err(|e| match e {
-                ServiceError::Invalid(f) if f.field == "number" => {
-                    ImportError::Cells(vec![CellError {
-                        row: sheet.rows[k].0,
-                        column: "编号".into(),
-                        value: number.clone(),
-                        reason: f.message_zh,
-                        reason_en: f.message_en,
-                    }])
-                }
-                other => ImportError::Service(other),
-            })?;
-        if k % 500 == 0 || k + 1 == total {
-            progress(k + 1, total);
+    // Numbers given in the file must be new to the ledger.
+    let given: Vec<String> = checked
+        .iter()
+        .map(|(n, _)| n.number.clone())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let taken: HashSet<String> = store::numbers_taken(&mut tx, ledger.id, &given)
+        .await?
+        .into_iter()
+        .collect();
+    if !taken.is_empty() {
+        let errors = checked
+            .iter()
+            .zip(&rows_of)
+            .filter(|((n, _), _)| taken.contains(&n.number))
+            .map(|((n, _), row)| CellError {
+                row: *row,
+                column: "编号".into(),
+                value: n.number.clone(),
+                reason: format!("编号“{}”在本台账中已存在", n.number),
+                reason_en: format!("number '{}' already exists in this ledger", n.number),
+            })
+            .collect();
+        return Err(ImportError::Cells(errors));
+    }
+    // The rest are numbered from the ledger's counter, skipping numbers already used.
+    let mut missing: Vec<usize> = (0..checked.len())
+        .filter(|&k| checked[k].0.number.is_empty())
+        .collect();
+    while !missing.is_empty() {
+        let first = store::reserve_item_seq(&mut tx, ledger.id, missing.len() as i64).await?;
+        let candidates: Vec<String> = (0..missing.len() as i64)
+            .map(|k| format!("{}-{:03}", ledger.period, first + k))
+            .collect();
+        let used: HashSet<String> = store::numbers_taken(&mut tx, ledger.id, &candidates)
+            .await?
+            .into_iter()
+            .collect();
+        let mut still = Vec::new();
+        for (k, n) in missing.into_iter().zip(candidates) {
+            if used.contains(&n) || numbers.contains(&n) {
+                still.push(k);
+            } else {
+                checked[k].0.number = n;
+            }
         }
+        missing = still;
+    }
+    // Each row goes through the workflow's rules as a single 新建 (+ 交办) would.
+    let t = today(app);
+    let on = t.format("%Y-%m-%d").to_string();
+    let mut batch: Vec<(store::NewItem, store::StartFacts, Option<Action>)> =
+        Vec::with_capacity(total);
+    for (k, (mut new, assign)) in checked.into_iter().enumerate() {
+        new.ledger_id = ledger.id;
+        let draft = store::StartFacts {
+            state: ItemState::Draft.as_str().to_string(),
+            deadline: new.deadline.clone(),
+            version: 1,
+            ..Default::default()
+        };
+        let Some(deadline) = assign else {
+            batch.push((new, draft, None));
+            continue;
+        };
+        let who = rules::Actor {
+            user_id: actor.user_id,
+            is_handler: false,
+            is_supervisor: actor.scope(Permission::ItemSupervise).contains(
+                new.lead_unit_id,
+                paths.get(&new.lead_unit_id).copied().unwrap_or(""),
+                None,
+            ),
+        };
+        let facts = rules::ItemFacts {
+            state: ItemState::Draft,
+            assigned_on: None,
+            deadline: Some(deadline),
+            original_deadline: None,
+            extension_requested: None,
+            submitted_by: None,
+        };
+        let action = Action::Assign { deadline };
+        let next = rules::apply(&facts, &action, who, t).map_err(|e| {
+            ImportError::Cells(vec![CellError {
+                row: rows_of[k],
+                column: "立即交办".into(),
+                value: "是".into(),
+                reason: e.message_zh,
+                reason_en: e.message_en,
+            }])
+        })?;
+        let ymd = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+        let facts = store::StartFacts {
+            state: next.state.as_str().to_string(),
+            assigned_on: ymd(next.assigned_on),
+            deadline: ymd(next.deadline),
+            original_deadline: ymd(next.original_deadline),
+            last_action: action.name().to_string(),
+            version: 2,
+        };
+        batch.push((new, facts, Some(action)));
+    }
+    // Written in chunks: items, their timeline, and per item the same audit events as one at
+    // a time (item.create, then item.assign), chained in order.
+    let now = app.now();
+    let mut done = 0;
+    for chunk in batch.chunks(5000) {
+        let rows: Vec<(store::NewItem, store::StartFacts)> = chunk
+            .iter()
+            .map(|(n, f, _)| (n.clone(), f.clone()))
+            .collect();
+        let ids = store::insert_items(&mut tx, &rows, now).await?;
+        let after: HashMap<i64, store::Item> = store::items_by_ids(&mut tx, &ids)
+            .await?
+            .into_iter()
+            .map(|i| (i.id, i))
+            .collect();
+        let mut events = Vec::new();
+        let mut audit = Vec::with_capacity(chunk.len() * 2);
+        for ((_, _, action), id) in chunk.iter().zip(&ids) {
+            let Some(item) = after.get(id) else {
+                return Err(ImportError::Service(ServiceError::Internal(format!(
+                    "imported item {id} not found"
+                ))));
+            };
+            let mut draft = item.clone();
+            if action.is_some() {
+                draft.state = ItemState::Draft.as_str().to_string();
+                draft.assigned_on = None;
+                draft.original_deadline = None;
+                draft.last_action = String::new();
+                draft.version = 1;
+            }
+            audit.push(crate::audit_event(
+                app,
+                actor,
+                "item.create",
+                "item",
+                *id,
+                Some(item.lead_unit_id),
+                None::<&()>,
+                Some(&draft),
+            ));
+            if let Some(action) = action {
+                events.push(store::NewEvent {
+                    item_id: *id,
+                    at: now,
+                    on_date: on.clone(),
+                    actor_id: (actor.user_id > 0).then_some(actor.user_id),
+                    actor_name: actor.display_name.clone(),
+                    action: action.name().to_string(),
+                    from: ItemState::Draft.as_str().to_string(),
+                    to: item.state.clone(),
+                    detail: serde_json::to_string(action).unwrap_or_else(|_| "{}".into()),
+                });
+                audit.push(crate::audit_event(
+                    app,
+                    actor,
+                    &format!("item.{}", action.name()),
+                    "item",
+                    *id,
+                    Some(item.lead_unit_id),
+                    Some(&draft),
+                    Some(item),
+                ));
+            }
+        }
+        store::insert_events(&mut tx, &events).await?;
+        taizhang_store::audit::append_many(&mut tx, audit).await?;
+        done += chunk.len();
+        progress(done, total);
     }
     tx.commit().await.map_err(ServiceError::from)?;
     Ok(total)

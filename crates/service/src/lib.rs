@@ -248,11 +248,10 @@ impl Actor {
     }
 }
 
-/// Appends one audit event for a change made in `tx`.
+/// The audit event for a change, not yet chained (for [`taizhang_store::audit::append_many`]).
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn record(
+pub(crate) fn audit_event(
     app: &App,
-    tx: &mut Tx,
     actor: &Actor,
     action: &str,
     entity: &str,
@@ -260,8 +259,8 @@ pub(crate) async fn record(
     unit_id: Option<i64>,
     before: Option<&impl Serialize>,
     after: Option<&impl Serialize>,
-) -> Result<()> {
-    let event = AuditEvent {
+) -> AuditEvent {
+    AuditEvent {
         seq: 0,
         at: app.now(),
         actor_id: actor.actor_id(),
@@ -275,7 +274,25 @@ pub(crate) async fn record(
         ip: actor.ip.clone(),
         prev_hash: String::new(),
         hash: String::new(),
-    };
+    }
+}
+
+/// Appends one audit event for a change made in `tx`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record(
+    app: &App,
+    tx: &mut Tx,
+    actor: &Actor,
+    action: &str,
+    entity: &str,
+    entity_id: i64,
+    unit_id: Option<i64>,
+    before: Option<&impl Serialize>,
+    after: Option<&impl Serialize>,
+) -> Result<()> {
+    let event = audit_event(
+        app, actor, action, entity, entity_id, unit_id, before, after,
+    );
     taizhang_store::audit::append(tx, event).await?;
     Ok(())
 }

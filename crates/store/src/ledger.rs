@@ -230,6 +230,218 @@ pub async fn insert_item(c: &mut impl AsConn, it: &NewItem, now: i64) -> Result<
     Ok(r.0)
 }
 
+/// Workflow facts an imported item starts with (a draft, or already 交办).
+#[derive(Debug, Clone, Default)]
+pub struct StartFacts {
+    pub state: String,
+    pub assigned_on: Option<String>,
+    pub deadline: Option<String>,
+    pub original_deadline: Option<String>,
+    pub last_action: String,
+    pub version: i64,
+}
+
+/// Inserts many items with multi-row statements; gives their ids in input order (each chunk's
+/// ids are read back by number, which is unique in the ledger).
+pub async fn insert_items(
+    c: &mut impl AsConn,
+    items: &[(NewItem, StartFacts)],
+    now: i64,
+) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(items.len());
+    for chunk in items.chunks(500) {
+        let mut f = Filter::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|(it, st)| {
+                let ph = [
+                    f.arg(Arg::I64(it.ledger_id)),
+                    f.arg(Arg::Str(it.number.clone())),
+                    f.arg(Arg::Str(it.source.clone())),
+                    f.arg(Arg::Str(it.category.clone())),
+                    f.arg(Arg::Str(it.urgency.clone())),
+                    f.arg(Arg::Str(it.title.clone())),
+                    f.arg(Arg::Str(it.requirements.clone())),
+                    f.arg(Arg::Str(it.instruction.clone())),
+                    f.arg(Arg::Str(it.leader.clone())),
+                    f.arg(Arg::Str(it.supervisor.clone())),
+                    f.arg(Arg::Str(it.subject.clone())),
+                    f.arg(Arg::I64(it.lead_unit_id)),
+                    f.arg(Arg::Str(it.level.clone())),
+                    f.arg(Arg::Str(it.cycle.clone())),
+                    f.arg(Arg::Str(it.measures.clone())),
+                    f.arg(Arg::Str(st.state.clone())),
+                    f.arg(Arg::OptStr(st.assigned_on.clone())),
+                    f.arg(Arg::OptStr(st.deadline.clone())),
+                    f.arg(Arg::OptStr(st.original_deadline.clone())),
+                    f.arg(Arg::Str(st.last_action.clone())),
+                    f.arg(Arg::I64(st.version)),
+                    f.arg(Arg::I64(now)),
+                    f.arg(Arg::I64(now)),
+                ];
+                format!(
+                    "({}, '', {}, 0, {}, {})",
+                    ph[..15].join(", "),
+                    ph[15..21].join(", "),
+                    ph[21],
+                    ph[22]
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO items (ledger_id, number, source, category, urgency, title, requirements, instruction, leader, \
+             supervisor, subject, lead_unit_id, level, cycle, measures, result, state, assigned_on, deadline, \
+             original_deadline, last_action, version, reminders, created_at, updated_at) VALUES {} RETURNING id, number",
+            rows.join(", ")
+        );
+        let sql = if c.is_sqlite() {
+            crate::sql::positional(&sql)
+        } else {
+            sql
+        };
+        let back: Vec<(i64, String)> = run!(c, |x| bind_all!(
+            sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(sql)),
+            &f.args
+        )
+        .fetch_all(&mut *x)
+        .await
+        .map_err(map_err)?);
+        let by_number: std::collections::HashMap<&str, i64> =
+            back.iter().map(|(id, n)| (n.as_str(), *id)).collect();
+        for (it, _) in chunk {
+            ids.push(by_number.get(it.number.as_str()).copied().ok_or_else(|| {
+                StoreError::Db(sqlx::Error::Protocol(format!(
+                    "inserted item {} not returned",
+                    it.number
+                )))
+            })?);
+        }
+    }
+    Ok(ids)
+}
+
+/// The items with these ids (no scope: for the caller's own writes), in id order.
+pub async fn items_by_ids(c: &mut impl AsConn, ids: &[i64]) -> Result<Vec<Item>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let mut f = Filter::default();
+        let ph: Vec<String> = chunk.iter().map(|id| f.arg(Arg::I64(*id))).collect();
+        let sql = format!(
+            "SELECT {ITEM_COLS} FROM {ITEM_FROM} WHERE i.id IN ({}) ORDER BY i.id",
+            ph.join(", ")
+        );
+        let sql = if c.is_sqlite() {
+            crate::sql::positional(&sql)
+        } else {
+            sql
+        };
+        let rows: Vec<Item> = run!(c, |x| bind_all!(
+            sqlx::query_as::<_, Item>(AssertSqlSafe(sql)),
+            &f.args
+        )
+        .fetch_all(&mut *x)
+        .await?);
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// One timeline entry to insert with [`insert_events`].
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub item_id: i64,
+    pub at: i64,
+    pub on_date: String,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub action: String,
+    pub from: String,
+    pub to: String,
+    pub detail: String,
+}
+
+/// Inserts many timeline entries with multi-row statements.
+pub async fn insert_events(c: &mut impl AsConn, events: &[NewEvent]) -> Result<()> {
+    for chunk in events.chunks(1000) {
+        let mut f = Filter::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|e| {
+                let ph = [
+                    f.arg(Arg::I64(e.item_id)),
+                    f.arg(Arg::I64(e.at)),
+                    f.arg(Arg::Str(e.on_date.clone())),
+                    f.arg(Arg::OptI64(e.actor_id)),
+                    f.arg(Arg::Str(e.actor_name.clone())),
+                    f.arg(Arg::Str(e.action.clone())),
+                    f.arg(Arg::Str(e.from.clone())),
+                    f.arg(Arg::Str(e.to.clone())),
+                    f.arg(Arg::Str(e.detail.clone())),
+                ];
+                format!("({})", ph.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO item_events (item_id, at, on_date, actor_id, actor_name, action, state_from, state_to, detail) \
+             VALUES {}",
+            rows.join(", ")
+        );
+        let sql = if c.is_sqlite() {
+            crate::sql::positional(&sql)
+        } else {
+            sql
+        };
+        run!(c, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
+            .execute(&mut *x)
+            .await?
+            .rows_affected());
+    }
+    Ok(())
+}
+
+/// The numbers among `numbers` already used in the ledger.
+pub async fn numbers_taken(
+    c: &mut impl AsConn,
+    ledger_id: i64,
+    numbers: &[String],
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in numbers.chunks(1000) {
+        let mut f = Filter::default();
+        let l = f.arg(Arg::I64(ledger_id));
+        let ph: Vec<String> = chunk.iter().map(|n| f.arg(Arg::Str(n.clone()))).collect();
+        let sql = format!(
+            "SELECT number FROM items WHERE ledger_id = {l} AND number IN ({})",
+            ph.join(", ")
+        );
+        let sql = if c.is_sqlite() {
+            crate::sql::positional(&sql)
+        } else {
+            sql
+        };
+        let rows: Vec<(String,)> = run!(c, |x| bind_all!(
+            sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql)),
+            &f.args
+        )
+        .fetch_all(&mut *x)
+        .await?);
+        out.extend(rows.into_iter().map(|r| r.0));
+    }
+    Ok(out)
+}
+
+/// Reserves `n` consecutive serial numbers in the ledger; gives the first.
+pub async fn reserve_item_seq(c: &mut impl AsConn, ledger_id: i64, n: i64) -> Result<i64> {
+    let r: (i64,) = run!(c, |x| sqlx::query_as::<_, (i64,)>(
+        "UPDATE ledgers SET item_seq = item_seq + $1 WHERE id = $2 RETURNING item_seq"
+    )
+    .bind(n)
+    .bind(ledger_id)
+    .fetch_one(&mut *x)
+    .await?);
+    Ok(r.0 - n + 1)
+}
+
 /// An item is in scope when its lead unit, its ledger's owner, or one of its cooperating units
 /// (协办单位) is.
 fn item_scope(f: &mut Filter, scope: &Scope) {

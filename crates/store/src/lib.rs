@@ -97,6 +97,10 @@ pub enum Conn<'c> {
 /// Anything that can lend a connection: a pooled connection or a transaction.
 pub trait AsConn: Send {
     fn conn(&mut self) -> Conn<'_>;
+
+    fn is_sqlite(&mut self) -> bool {
+        matches!(self.conn(), Conn::Sqlite(_))
+    }
 }
 
 pub enum PooledConn {

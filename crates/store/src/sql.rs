@@ -99,6 +99,25 @@ macro_rules! bind_all {
     }};
 }
 
+/// For a statement with thousands of parameters on SQLite: `$1, $2, …` (each used once, in
+/// order) become anonymous `?`. sqlx binds `$N` parameters by looking each name up, which
+/// SQLite does by a linear scan — quadratic in the parameter count of a multi-row insert.
+pub fn positional(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
 pub fn like_contains(s: &str) -> String {
     let mut out = String::from("%");
@@ -110,4 +129,15 @@ pub fn like_contains(s: &str) -> String {
     }
     out.push('%');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn positional_replaces_numbered_parameters_in_order() {
+        assert_eq!(
+            super::positional("INSERT INTO t VALUES ($1, '$x', $2), ($3, $10)"),
+            "INSERT INTO t VALUES (?, '$x', ?), (?, ?)"
+        );
+    }
 }

@@ -764,7 +764,7 @@ async fn ledger_import(
         Err(e) => return Err(taizhang_service::ServiceError::Internal(e.to_string()).into()),
     };
     import_result(
-        taizhang_service::ledger_excel::import(&st.app, &c.actor, id, &sheet, &mut |_, _| {}).await,
+        taizhang_service::ledger_excel::import(&st.app, &c.actor, id, sheet, &mut |_, _| {}).await,
     )
 }
 

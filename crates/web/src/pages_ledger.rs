@@ -93,7 +93,7 @@ async fn import_upload(
     };
     let (mut imported, mut problem, mut errors) = (None, None, Vec::new());
     match tokio::task::spawn_blocking(move || lx::read(&bytes)).await {
-        Ok(Ok(sheet)) => match lx::import(&st.app, &c.actor, id, &sheet, &mut |_, _| {}).await {
+        Ok(Ok(sheet)) => match lx::import(&st.app, &c.actor, id, sheet, &mut |_, _| {}).await {
             Ok(n) => imported = Some(n),
             Err(ImportError::Cells(e)) => errors = e,
             Err(ImportError::File(e)) => problem = Some(e.to_string()),
