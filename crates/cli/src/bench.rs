@@ -592,6 +592,10 @@ pub(crate) async fn ledger_db(
         nodes.len(),
         t.elapsed().as_secs_f64()
     );
+    // Reopen, so that every pooled connection plans with the statistics ANALYZE just wrote
+    // (connections opened before it keep planning without them).
+    store.close().await;
+    let store = Store::connect(&url).await?;
     Ok((store, url, nodes))
 }
 
