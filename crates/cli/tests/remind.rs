@@ -201,3 +201,160 @@ async fn reminders_sqlite() {
 async fn reminders_postgres() {
     reminders(Backend::Postgres).await;
 }
+
+/// 反馈周期: an item reporting weekly falls due for its progress report seven days after it
+/// was signed for; past that, one automatic 待反馈 reminder goes out; a report starts the next
+/// week; "my tasks" shows the next report date.
+async fn feedback_cycle(backend: Backend) {
+    let mut t = spawn_app(backend).await;
+    let r = unit(&t.app, None, "R", "县").await;
+    let a = unit(&t.app, Some(&r), "A", "第三小学").await;
+    let hand_id = user(&t.app, "hand", &a, Role::Handler, ScopeKind::OwnUnit).await;
+    let sys = taizhang_service::Actor::system("test");
+    let l = taizhang_service::ledger::create_ledger(
+        &t.app,
+        &sys,
+        taizhang_service::ledger::CreateLedger {
+            name: "周报台账".into(),
+            kind: "督办".into(),
+            owner_unit_id: r.id,
+            period: "2026".into(),
+            yellow_days: Some(3),
+        },
+    )
+    .await
+    .expect("ledger");
+    let monday = 1_780_275_600_000; // 2026-06-01T01:00:00Z, 09:00 CST
+    t.app.clock = taizhang_service::Clock::fixed(monday);
+    let it = taizhang_service::ledger::create_item(
+        &t.app,
+        &sys,
+        l.id,
+        taizhang_service::ledger::CreateItem {
+            source: "督查检查".into(),
+            title: "食堂改造".into(),
+            lead_unit_id: a.id,
+            deadline: Some("2026-12-31".into()),
+            assign: true,
+            cycle: Some("weekly".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("item");
+    // The server runs on the real clock: the handler acts through the service, on the test's.
+    let hand = login(&t.base, "hand", PW).await;
+    let handler = taizhang_service::Actor::load(&t.app, hand_id, None)
+        .await
+        .expect("load")
+        .expect("actor");
+    let v = taizhang_service::ledger::act(
+        &t.app,
+        &handler,
+        it.item.id,
+        it.item.version,
+        taizhang_domain::ledger::Action::Accept,
+    )
+    .await
+    .expect("accept");
+    let feedback = |ids: &[i64]| {
+        let store = t.app.store.clone();
+        let ids = ids.to_vec();
+        async move {
+            let mut c = store.conn().await.expect("conn");
+            let mut n = 0;
+            for id in ids {
+                let k: (String,) = sqlx_kind(&mut c, id).await;
+                n += usize::from(k.0 == "feedback");
+            }
+            n
+        }
+    };
+    // Day 7 (06-08): due today, not late.
+    t.app.clock.advance(7 * 86_400_000);
+    let sent = taizhang_service::remind::run_auto(&t.app)
+        .await
+        .expect("run");
+    assert_eq!(feedback(&sent).await, 0, "not late on the due day");
+    // Day 8: late, one reminder, once.
+    t.app.clock.advance(86_400_000);
+    let sent = taizhang_service::remind::run_auto(&t.app)
+        .await
+        .expect("run");
+    assert_eq!(feedback(&sent).await, 1);
+    let again = taizhang_service::remind::run_auto(&t.app)
+        .await
+        .expect("run");
+    assert_eq!(feedback(&again).await, 0, "sent twice");
+    let (_, inbox) = hand.call("GET", "/api/v1/inbox", None).await;
+    assert!(inbox.to_string().contains("【待反馈】"), "{inbox}");
+    // A report starts the next week: nothing is late now.
+    taizhang_service::ledger::act(
+        &t.app,
+        &handler,
+        it.item.id,
+        v.item.version,
+        taizhang_domain::ledger::Action::Report {
+            text: "方案已定".into(),
+        },
+    )
+    .await
+    .expect("report");
+    let sent = taizhang_service::remind::run_auto(&t.app)
+        .await
+        .expect("run");
+    assert_eq!(feedback(&sent).await, 0);
+    // "My tasks" shows the next report date: 06-09 + 7 days (late by the server's real clock).
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    c.post(format!("{}/login", t.base))
+        .form(&[("username", "hand"), ("password", PW), ("next", "/")])
+        .send()
+        .await
+        .expect("login");
+    let page = c
+        .get(format!("{}/tasks", t.base))
+        .send()
+        .await
+        .expect("tasks")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("2026-06-16"),
+        "next report date on the tasks page"
+    );
+}
+
+/// The kind of notification `id`.
+async fn sqlx_kind(c: &mut taizhang_store::PooledConn, id: i64) -> (String,) {
+    use taizhang_store::AsConn;
+    match c.conn() {
+        taizhang_store::Conn::Sqlite(x) => {
+            sqlx::query_as("SELECT kind FROM notifications WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *x)
+                .await
+                .expect("kind")
+        }
+        taizhang_store::Conn::Pg(x) => {
+            sqlx::query_as("SELECT kind FROM notifications WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *x)
+                .await
+                .expect("kind")
+        }
+    }
+}
+
+#[tokio::test]
+async fn feedback_cycle_sqlite() {
+    feedback_cycle(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn feedback_cycle_postgres() {
+    feedback_cycle(Backend::Postgres).await;
+}

@@ -599,9 +599,45 @@ pub fn light(
     (l, Some(left), covered)
 }
 
+/// The date the next progress report (进展反馈) is due for an item reporting on `cycle`
+/// (`weekly`: 7 days, `monthly`: one calendar month) after its last report — or after it was
+/// signed for or sent back, whichever came last. None for irregular and milestone cycles.
+pub fn feedback_due(cycle: &str, last: NaiveDate) -> Option<NaiveDate> {
+    match cycle {
+        "weekly" => last.checked_add_days(chrono::Days::new(7)),
+        "monthly" => last.checked_add_months(chrono::Months::new(1)),
+        _ => None,
+    }
+}
+
+/// The timeline actions that start a new reporting period.
+pub const FEEDBACK_ACTIONS: &[&str] = &[
+    "assign",
+    "accept",
+    "report",
+    "return",
+    "de_escalate",
+    "resume",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feedback_falls_due_one_cycle_after_the_last_report() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            feedback_due("weekly", d("2026-06-01")),
+            Some(d("2026-06-08"))
+        );
+        assert_eq!(
+            feedback_due("monthly", d("2026-01-31")),
+            Some(d("2026-02-28"))
+        );
+        assert_eq!(feedback_due("none", d("2026-06-01")), None);
+        assert_eq!(feedback_due("milestones", d("2026-06-01")), None);
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

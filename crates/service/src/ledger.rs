@@ -651,6 +651,32 @@ pub async fn act(
     Ok(view(&app.calendar(), after, ledger.yellow_days, today(app)))
 }
 
+/// When each open item's next progress report (进展反馈) is due under its 反馈周期, for the
+/// items that report on a cycle: (item id, due date).
+pub async fn feedback_due(app: &App, items: &[&Item]) -> Result<Vec<(i64, NaiveDate)>> {
+    let cyclic: Vec<i64> = items
+        .iter()
+        .filter(|i| rules::feedback_due(&i.cycle, NaiveDate::MIN).is_some())
+        .map(|i| i.id)
+        .collect();
+    if cyclic.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut c = app.store.conn().await?;
+    let last = store::last_event_dates(&mut c, &cyclic, rules::FEEDBACK_ACTIONS).await?;
+    let last: std::collections::HashMap<i64, NaiveDate> = last
+        .into_iter()
+        .filter_map(|(id, d)| Some((id, NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?)))
+        .collect();
+    Ok(items
+        .iter()
+        .filter_map(|i| {
+            let base = last.get(&i.id).copied().or_else(|| date(&i.assigned_on))?;
+            Some((i.id, rules::feedback_due(&i.cycle, base)?))
+        })
+        .collect())
+}
+
 /// The light filter for `light` (`red`, `yellow`, `green`) with a ledger's yellow threshold,
 /// on the working-day calendar as of today; None for anything else.
 pub fn light_filter(app: &App, light: &str, yellow_days: i64) -> Option<store::LightFilter> {

@@ -103,6 +103,30 @@ pub async fn run_auto(app: &App) -> Result<Vec<i64>> {
                     new.push(id);
                 }
             }
+            // 反馈周期: an item reporting weekly or monthly whose report is overdue.
+            let open: Vec<&Item> = items
+                .iter()
+                .filter(|i| matches!(i.state.as_str(), "in_progress" | "escalated"))
+                .collect();
+            for (id, due) in crate::ledger::feedback_due(app, &open).await? {
+                if t <= due {
+                    continue;
+                }
+                let Some(it) = open.iter().find(|i| i.id == id) else {
+                    continue;
+                };
+                let title = format!("【待反馈】{} {}", it.number, it.title);
+                let body = format!(
+                    "{}:按反馈周期应于{due}前报送进展,请及时反馈。",
+                    it.lead_unit_name
+                );
+                let dedupe = format!("auto:feedback:{id}:{due}");
+                if let Some(nid) =
+                    notify_item(app, &mut tx, it, "feedback", &dedupe, &title, &body).await?
+                {
+                    new.push(nid);
+                }
+            }
             tx.commit().await?;
             if n < 5000 {
                 break;

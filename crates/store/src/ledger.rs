@@ -430,6 +430,37 @@ pub async fn numbers_taken(
     Ok(out)
 }
 
+/// For each of `ids`, the date of its latest timeline entry among `actions` (for 反馈周期:
+/// the last report, sign-off or return).
+pub async fn last_event_dates(
+    c: &mut impl AsConn,
+    ids: &[i64],
+    actions: &[&str],
+) -> Result<Vec<(i64, String)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let mut f = Filter::default();
+        let ph: Vec<String> = chunk.iter().map(|id| f.arg(Arg::I64(*id))).collect();
+        let ah: Vec<String> = actions
+            .iter()
+            .map(|a| f.arg(Arg::Str((*a).to_string())))
+            .collect();
+        let sql = format!(
+            "SELECT item_id, max(on_date) FROM item_events WHERE item_id IN ({}) AND action IN ({}) GROUP BY item_id",
+            ph.join(", "),
+            ah.join(", ")
+        );
+        let rows: Vec<(i64, String)> = run!(c, |x| bind_all!(
+            sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(sql)),
+            &f.args
+        )
+        .fetch_all(&mut *x)
+        .await?);
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Reserves `n` consecutive serial numbers in the ledger; gives the first.
 pub async fn reserve_item_seq(c: &mut impl AsConn, ledger_id: i64, n: i64) -> Result<i64> {
     let r: (i64,) = run!(c, |x| sqlx::query_as::<_, (i64,)>(

@@ -374,6 +374,9 @@ async fn ledgers_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -
 struct ItemRow {
     id: i64,
     draft: bool,
+    /// Next progress report due under the 反馈周期 (tasks page), and whether it is past.
+    feedback: String,
+    feedback_late: bool,
     number: String,
     title: String,
     lead: String,
@@ -389,6 +392,8 @@ fn item_row(tr: Tr, v: &ItemView) -> ItemRow {
     ItemRow {
         id: v.item.id,
         draft: v.item.state == "draft",
+        feedback: String::new(),
+        feedback_late: false,
         number: v.item.number.clone(),
         title: v.item.title.clone(),
         lead: v.item.lead_unit_name.clone(),
@@ -1198,15 +1203,33 @@ async fn tasks_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> 
     )
     .await
     {
+        let refs: Vec<&taizhang_store::ledger::Item> = items
+            .iter()
+            .filter(|v| matches!(v.item.state.as_str(), "in_progress" | "escalated"))
+            .map(|v| &v.item)
+            .collect();
+        let due: std::collections::HashMap<i64, chrono::NaiveDate> =
+            svc::feedback_due(&st.app, &refs)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+        let today = svc::today(&st.app);
+        let row = |v: &ItemView| {
+            let mut r = item_row(tr, v);
+            if let Some(d) = due.get(&v.item.id) {
+                r.feedback = d.format("%Y-%m-%d").to_string();
+                r.feedback_late = today > *d;
+            }
+            r
+        };
         for v in &items {
             let h = handle_scope.contains(v.item.lead_unit_id, &v.item.lead_path, None);
             let s = sup_scope.contains(v.item.lead_unit_id, &v.item.lead_path, None);
             match v.item.state.as_str() {
                 "assigned" if h => to_accept.push(item_row(tr, v)),
-                "in_progress" if h && v.item.last_action == "return" => {
-                    returned.push(item_row(tr, v))
-                }
-                "in_progress" | "escalated" if h => in_progress.push(item_row(tr, v)),
+                "in_progress" if h && v.item.last_action == "return" => returned.push(row(v)),
+                "in_progress" | "escalated" if h => in_progress.push(row(v)),
                 "submitted" if s && v.item.submitted_by != Some(c.actor.user_id) => {
                     to_verify.push(item_row(tr, v))
                 }
@@ -1276,6 +1299,7 @@ async fn inbox_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> 
                     "overdue" => "超期",
                     "due_soon" => "临期",
                     "manual" => "催办",
+                    "feedback" => "待反馈",
                     _ => "通知",
                 },
                 title: n.title,
