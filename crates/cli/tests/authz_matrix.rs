@@ -453,6 +453,30 @@ async fn cell(
                 write(c, side, 200),
             )
         }
+        ("GET", "/api/v1/webhooks") => (p, None, if c == Caller::Anonymous { 401 } else { 200 }),
+        ("POST", "/api/v1/webhooks") => (
+            p,
+            Some(
+                json!({"unit_id": w.side_unit(side).id, "kind": "wecom", "url": "https://robot.example/hook"}),
+            ),
+            write(c, side, 201),
+        ),
+        ("DELETE", "/api/v1/webhooks/{id}") => {
+            let id = taizhang_service::remind::add_webhook(
+                &w.t.app,
+                &taizhang_service::Actor::system("test"),
+                w.side_unit(side).id,
+                "feishu",
+                "https://robot.example/feishu",
+            )
+            .await
+            .expect("webhook");
+            (
+                p.replace("{id}", &id.to_string()),
+                None,
+                write(c, side, 204),
+            )
+        }
         ("PATCH", "/api/v1/items/{id}") => {
             let id = w.fresh_item(side).await;
             let body = json!({"version": 1, "title": "已修改的事项", "deadline": "2099.6.30"});
@@ -668,6 +692,8 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/attachments/{id}",
         "/api/v1/items/{id}/cooperation",
         "/api/v1/ledgers/{id}/bulk-assign",
+        "/api/v1/webhooks",
+        "/api/v1/webhooks/{id}",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

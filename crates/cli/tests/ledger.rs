@@ -538,7 +538,7 @@ fn sheet(rows: &[Vec<&str>]) -> Vec<u8> {
         .iter()
         .map(|r| {
             let mut v: Vec<String> = r.iter().map(|s| s.to_string()).collect();
-            v.resize(16, String::new());
+            v.resize(17, String::new());
             v
         })
         .collect();
@@ -796,6 +796,75 @@ async fn excel_round_trip(backend: Backend) {
             .expect("verify")
             .intact
     );
+    // 协办单位 by code or name; an unknown one is named by its cell; nothing is written.
+    let b = unit(&t.app, Some(&r), "SCH5", "第五小学").await;
+    let c6 = unit(&t.app, Some(&r), "SCH6", "第六小学").await;
+    let before = item_count(&t).await;
+    let bad = sheet(&[vec![
+        "",
+        "群众意见",
+        "",
+        "",
+        "协办测试",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "SCH3",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "SCH5、第七小学",
+    ]]);
+    let (st, v) = sup.call_raw("POST", &url, bad).await;
+    assert_eq!(st.as_u16(), 422, "{v}");
+    assert!(
+        v.to_string().contains("协办单位") && v.to_string().contains("第七小学"),
+        "{v}"
+    );
+    assert_eq!(item_count(&t).await, before);
+    let good = sheet(&[vec![
+        "",
+        "群众意见",
+        "",
+        "",
+        "协办测试",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "SCH3",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "SCH5, 第六小学",
+    ]]);
+    let (st, v) = sup.call_raw("POST", &url, good).await;
+    assert_eq!((st.as_u16(), v["imported"].as_i64()), (200, Some(1)), "{v}");
+    let (_, found) = sup
+        .call(
+            "GET",
+            &format!("/api/v1/ledgers/{lid}/items?q=协办测试"),
+            None,
+        )
+        .await;
+    let cid = found["items"][0]["id"].as_i64().expect("id");
+    let (_, d) = sup.call("GET", &format!("/api/v1/items/{cid}"), None).await;
+    let mut co: Vec<i64> = d["cooperations"]
+        .as_array()
+        .expect("cooperations")
+        .iter()
+        .filter_map(|x| x["unit_id"].as_i64())
+        .collect();
+    co.sort_unstable();
+    assert_eq!(co, vec![b.id, c6.id], "{d}");
+
     // A number already used in the ledger is refused with its row; nothing is written.
     let before = item_count(&t).await;
     let dup = sheet(&[vec![
@@ -837,8 +906,12 @@ async fn excel_round_trip(backend: Backend) {
         &Default::default(),
     )
     .expect("read export");
-    assert_eq!(back.rows.len(), 2);
+    assert_eq!(back.rows.len(), 3);
     assert_eq!(back.rows[0].1[4], "操场护栏破损");
+    assert_eq!(
+        back.rows[2].1[16], "第五小学、第六小学",
+        "协办单位 exported by name"
+    );
     assert_eq!(
         back.rows[1].1[4], "=HYPERLINK(\"http://x\")",
         "formula text stays text"

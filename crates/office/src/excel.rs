@@ -180,6 +180,14 @@ fn cell_text(d: &Data) -> String {
 
 fn check_header(header: &[String], columns: &[Column]) -> Result<(), ExcelError> {
     for (i, col) in columns.iter().enumerate() {
+        // A template from before an optional trailing column was added still reads.
+        if i > 0
+            && !col.required
+            && columns[i..].iter().all(|c| !c.required)
+            && header[i.min(header.len())..].iter().all(String::is_empty)
+        {
+            break;
+        }
         let found = header
             .get(i)
             .map(|h| h.trim_end_matches('*').trim().to_string())

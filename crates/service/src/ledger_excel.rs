@@ -52,6 +52,7 @@ pub const IMPORT_COLUMNS: &[Column] = &[
     col("整改措施", 30.0, false, &[], false),
     col("办结时限", 12.0, false, &[], true),
     col("立即交办", 10.0, false, YES_NO, false),
+    col("协办单位", 24.0, false, &[], false),
 ];
 
 /// Which template column a field error belongs to.
@@ -72,6 +73,7 @@ fn column_of(field: &str) -> usize {
         "cycle" => 12,
         "measures" => 13,
         "deadline" => 14,
+        "cooperating_unit_ids" => 16,
         _ => 15,
     }
 }
@@ -125,6 +127,7 @@ pub fn template() -> Result<Vec<u8>, ExcelError> {
         "".into(),
         "2026-12-31".into(),
         "是".into(),
+        "".into(),
     ];
     excel::write("督办事项", IMPORT_COLUMNS, &[example], true)
 }
@@ -147,6 +150,7 @@ pub const EXPORT_COLUMNS: &[Column] = &[
     col("销号日期", 12.0, false, &[], true),
     col("催办次数", 10.0, false, &[], false),
     col("办理结果", 30.0, false, &[], false),
+    col("协办单位", 24.0, false, &[], false),
 ];
 
 fn export_row(v: &ItemView) -> Vec<String> {
@@ -190,7 +194,24 @@ pub async fn export(app: &App, actor: &Actor, filter: &ItemFilter) -> Result<Vec
     loop {
         let (page, _) = list_items(app, actor, &f).await?;
         let n = page.len();
-        rows.extend(page.iter().map(export_row));
+        let ids: Vec<i64> = page.iter().map(|v| v.item.id).collect();
+        let mut names: HashMap<i64, Vec<String>> = HashMap::new();
+        {
+            let mut c = app.store.conn().await?;
+            for (id, name) in store::cooperation_names(&mut c, &ids).await? {
+                names.entry(id).or_default().push(name);
+            }
+        }
+        rows.extend(page.iter().map(|v| {
+            let mut r = export_row(v);
+            r.push(
+                names
+                    .get(&v.item.id)
+                    .map(|n| n.join("、"))
+                    .unwrap_or_default(),
+            );
+            r
+        }));
         if n < 10_000 {
             break;
         }
@@ -241,6 +262,7 @@ pub async fn import(
     }
     let mut errors = Vec::new();
     let mut checked = Vec::with_capacity(sheet.rows.len());
+    let mut coops: Vec<Vec<i64>> = Vec::with_capacity(sheet.rows.len());
     let mut numbers = HashSet::new();
     let cell = |row: &Vec<String>, i: usize| row.get(i).cloned().unwrap_or_default();
     for (rn, row) in &sheet.rows {
@@ -287,6 +309,37 @@ pub async fn import(
                 }
             },
         };
+        // 协办单位: codes or names, separated by 、 , ; or spaces.
+        let mut coop = Vec::new();
+        for token in cell(row, 16)
+            .split(['、', ',', ',', ';', ';', ' ', '\n'])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            let found = by_code
+                .get(token)
+                .copied()
+                .or_else(|| by_name.get(token).copied().flatten());
+            match found {
+                Some(id) if Some(id) == lead => bad(
+                    16,
+                    token,
+                    "协办单位不能与牵头单位相同".into(),
+                    "a cooperating unit cannot be the lead unit".into(),
+                ),
+                Some(id) => {
+                    if !coop.contains(&id) {
+                        coop.push(id);
+                    }
+                }
+                None => bad(
+                    16,
+                    token,
+                    "找不到该协办单位(或同名单位有多个,请填单位代码),或不在您的数据范围内".into(),
+                    "no such cooperating unit in your data scope (or the name is ambiguous: use the code)".into(),
+                ),
+            }
+        }
         let assign = match cell(row, 15).as_str() {
             "" | "否" => false,
             "是" => true,
@@ -341,6 +394,7 @@ pub async fn import(
                 }
                 if lead.is_some() {
                     checked.push((new, deadline));
+                    coops.push(coop);
                 }
             }
             Err(es) => {
@@ -471,12 +525,18 @@ pub async fn import(
     // a time (item.create, then item.assign), chained in order.
     let now = app.now();
     let mut done = 0;
-    for chunk in batch.chunks(5000) {
+    for (k, chunk) in batch.chunks(5000).enumerate() {
         let rows: Vec<(store::NewItem, store::StartFacts)> = chunk
             .iter()
             .map(|(n, f, _)| (n.clone(), f.clone()))
             .collect();
         let ids = store::insert_items(&mut tx, &rows, now).await?;
+        let pairs: Vec<(i64, i64)> = ids
+            .iter()
+            .zip(&coops[k * 5000..])
+            .flat_map(|(id, units)| units.iter().map(move |u| (*id, *u)))
+            .collect();
+        store::insert_cooperations(&mut tx, &pairs).await?;
         let after: HashMap<i64, store::Item> = store::items_by_ids(&mut tx, &ids)
             .await?
             .into_iter()

@@ -273,9 +273,22 @@ pub async fn add_webhook(
         .into());
     }
     let mut tx = app.store.begin().await?;
-    taizhang_store::units::get(&mut tx, &actor.scope(Permission::UnitWrite), unit_id)
+    if taizhang_store::units::get(&mut tx, &actor.scope(Permission::UnitWrite), unit_id)
         .await?
-        .ok_or(ServiceError::NotFound)?;
+        .is_none()
+    {
+        // Visible but not theirs to manage: 403; outside the scope: 404.
+        return match taizhang_store::units::get(
+            &mut tx,
+            &actor.scope(Permission::UnitRead),
+            unit_id,
+        )
+        .await?
+        {
+            Some(_) => Err(ServiceError::Forbidden),
+            None => Err(ServiceError::NotFound),
+        };
+    }
     let id = store::add_webhook(&mut tx, unit_id, kind, url, app.now()).await?;
     crate::record(
         app,
@@ -291,6 +304,48 @@ pub async fn add_webhook(
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// The webhooks the actor manages (their robot URLs carry keys: only for the units they may
+/// change).
+pub async fn list_webhooks(
+    app: &App,
+    actor: &Actor,
+) -> Result<Vec<taizhang_store::notify::Webhook>> {
+    let mut c = app.store.conn().await?;
+    Ok(store::webhooks_in(&mut c, &actor.scope(Permission::UnitWrite), None).await?)
+}
+
+/// Stops a webhook: 404 outside the actor's scope, 403 when visible but not theirs to manage.
+pub async fn remove_webhook(app: &App, actor: &Actor, id: i64) -> Result<()> {
+    let mut tx = app.store.begin().await?;
+    let Some(w) = store::webhooks_in(&mut tx, &actor.scope(Permission::UnitWrite), Some(id))
+        .await?
+        .pop()
+    else {
+        let seen =
+            store::webhooks_in(&mut tx, &actor.scope(Permission::UnitRead), Some(id)).await?;
+        return Err(if seen.is_empty() {
+            ServiceError::NotFound
+        } else {
+            ServiceError::Forbidden
+        });
+    };
+    store::deactivate_webhook(&mut tx, id).await?;
+    crate::record(
+        app,
+        &mut tx,
+        actor,
+        "webhook.remove",
+        "webhook",
+        id,
+        Some(w.unit_id),
+        Some(&json!({"kind": w.kind, "active": w.active})),
+        Some(&json!({"kind": w.kind, "active": false})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub async fn webhooks(app: &App) -> Result<Vec<taizhang_store::notify::Webhook>> {

@@ -461,6 +461,58 @@ pub async fn last_event_dates(
     Ok(out)
 }
 
+/// Names cooperating units (协办单位) of many items at once (new items: progress 0).
+pub async fn insert_cooperations(c: &mut impl AsConn, pairs: &[(i64, i64)]) -> Result<()> {
+    for chunk in pairs.chunks(1000) {
+        let mut f = Filter::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|(item, unit)| {
+                let a = f.arg(Arg::I64(*item));
+                let b = f.arg(Arg::I64(*unit));
+                format!("({a}, {b}, 0, '')")
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO item_units (item_id, unit_id, progress, note) VALUES {}",
+            rows.join(", ")
+        );
+        let sql = if c.is_sqlite() {
+            crate::sql::positional(&sql)
+        } else {
+            sql
+        };
+        run!(c, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
+            .execute(&mut *x)
+            .await
+            .map_err(map_err)?
+            .rows_affected());
+    }
+    Ok(())
+}
+
+/// (item id, cooperating unit name) for each of `ids`, in unit order.
+pub async fn cooperation_names(c: &mut impl AsConn, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(1000) {
+        let mut f = Filter::default();
+        let ph: Vec<String> = chunk.iter().map(|id| f.arg(Arg::I64(*id))).collect();
+        let sql = format!(
+            "SELECT iu.item_id, u.name FROM item_units iu JOIN units u ON u.id = iu.unit_id \
+             WHERE iu.item_id IN ({}) ORDER BY iu.item_id, u.path",
+            ph.join(", ")
+        );
+        let rows: Vec<(i64, String)> = run!(c, |x| bind_all!(
+            sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(sql)),
+            &f.args
+        )
+        .fetch_all(&mut *x)
+        .await?);
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Reserves `n` consecutive serial numbers in the ledger; gives the first.
 pub async fn reserve_item_seq(c: &mut impl AsConn, ledger_id: i64, n: i64) -> Result<i64> {
     let r: (i64,) = run!(c, |x| sqlx::query_as::<_, (i64,)>(

@@ -155,6 +155,43 @@ pub async fn webhooks(c: &mut impl AsConn) -> Result<Vec<Webhook>> {
     .await?))
 }
 
+/// Webhooks of units inside `scope` (a scoped list; `active_only` hides removed ones).
+pub async fn webhooks_in(
+    c: &mut impl AsConn,
+    scope: &Scope,
+    id: Option<i64>,
+) -> Result<Vec<Webhook>> {
+    let mut f = crate::sql::Filter::default();
+    f.scope(scope, "u.path", "u.id", None);
+    if let Some(id) = id {
+        let a = f.arg(crate::sql::Arg::I64(id));
+        f.push(format!("w.id = {a}"));
+    }
+    let sql = format!(
+        "SELECT w.id, w.unit_id, u.name AS unit_name, w.kind, w.url, w.active, w.created_at \
+         FROM webhooks w JOIN units u ON u.id = w.unit_id{} ORDER BY w.id",
+        f.where_sql()
+    );
+    Ok(run!(c, |x| crate::bind_all!(
+        sqlx::query_as::<_, Webhook>(sqlx::AssertSqlSafe(sql)),
+        &f.args
+    )
+    .fetch_all(&mut *x)
+    .await?))
+}
+
+/// Stops a webhook (kept for its delivery log).
+pub async fn deactivate_webhook(c: &mut impl AsConn, id: i64) -> Result<()> {
+    run!(c, |x| sqlx::query(
+        "UPDATE webhooks SET active = FALSE WHERE id = $1"
+    )
+    .bind(id)
+    .execute(&mut *x)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
 /// Active webhooks whose unit is the notification's unit or above it.
 pub async fn webhooks_for(c: &mut impl AsConn, unit_path: &str) -> Result<Vec<Webhook>> {
     Ok(run!(c, |x| sqlx::query_as::<_, Webhook>(

@@ -635,6 +635,37 @@ async fn items_get(State(st): State<AppState>, c: ApiCaller, Id(id): Id) -> ApiR
     ok(taizhang_service::ledger::get_item(&st.app, &c.actor, id).await?)
 }
 
+async fn webhooks_list(State(st): State<AppState>, c: ApiCaller) -> ApiResult {
+    ok(taizhang_service::remind::list_webhooks(&st.app, &c.actor).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookBody {
+    unit_id: i64,
+    kind: String,
+    url: String,
+}
+
+async fn webhooks_add(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiJson(b): ApiJson<WebhookBody>,
+) -> ApiResult {
+    let id = taizhang_service::remind::add_webhook(&st.app, &c.actor, b.unit_id, &b.kind, &b.url)
+        .await?;
+    created(json!({"id": id}))
+}
+
+async fn webhooks_remove(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+) -> Result<Response, ApiError> {
+    taizhang_service::remind::remove_webhook(&st.app, &c.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 async fn items_update(
     State(st): State<AppState>,
     c: ApiCaller,
@@ -1242,6 +1273,33 @@ pub const ROUTES: &[Route] = &[
         "事项详情",
         "An item with its light and timeline",
         get(items_get)
+    ),
+    route!(
+        "GET",
+        "/api/v1/webhooks",
+        "reminders",
+        true,
+        "机器人列表",
+        "Chat-robot webhooks (企业微信/钉钉/飞书) of the units the caller manages",
+        get(webhooks_list)
+    ),
+    route!(
+        "POST",
+        "/api/v1/webhooks",
+        "reminders",
+        true,
+        "新增机器人",
+        "Register a chat-robot webhook for a unit's subtree: kind wecom | dingtalk | feishu, url",
+        post(webhooks_add)
+    ),
+    route!(
+        "DELETE",
+        "/api/v1/webhooks/{id}",
+        "reminders",
+        true,
+        "停用机器人",
+        "Stop a webhook (its delivery log is kept)",
+        delete(webhooks_remove)
     ),
     route!(
         "PATCH",

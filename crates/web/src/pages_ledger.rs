@@ -38,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox", get(inbox_page))
         .route("/calendar", get(calendar_page).post(calendar_set))
         .route("/inbox/{id}/read", post(inbox_read))
+        .route("/webhooks", post(webhook_add))
+        .route("/webhooks/{id}/stop", post(webhook_stop))
         .route(
             "/ledgers/{id}/import",
             post(import_upload).layer(axum::extract::DefaultBodyLimit::max(50 << 20)),
@@ -1272,6 +1274,62 @@ struct MsgRow {
 struct InboxPage {
     l: crate::pages::Layout,
     messages: Vec<MsgRow>,
+    /// Robots of the units the caller manages (the section shows only to unit managers).
+    can_manage: bool,
+    webhooks: Vec<HookRow>,
+}
+
+struct HookRow {
+    id: i64,
+    unit_name: String,
+    kind_label: &'static str,
+    /// The robot key is a secret: only its start is shown.
+    url_masked: String,
+    active: bool,
+}
+
+#[derive(Deserialize)]
+struct HookForm {
+    csrf: String,
+    unit: String,
+    kind: String,
+    url: String,
+}
+
+async fn webhook_add(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Form(f): Form<HookForm>,
+) -> Response {
+    if let Err(r) = c.check_csrf(&f.csrf) {
+        return r;
+    }
+    let tr = c.tr;
+    let unit = match taizhang_service::units::find_by_code(&st.app, &c.actor, f.unit.trim()).await {
+        Ok(u) => u,
+        Err(e) => return back("/inbox#webhooks", "err", &msg(tr, &e)),
+    };
+    match taizhang_service::remind::add_webhook(&st.app, &c.actor, unit.id, &f.kind, f.url.trim())
+        .await
+    {
+        Ok(_) => done(&c, "/inbox#webhooks"),
+        Err(e) => back("/inbox#webhooks", "err", &msg(tr, &e)),
+    }
+}
+
+async fn webhook_stop(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<i64>,
+    Form(f): Form<crate::pages::CsrfForm>,
+) -> Response {
+    if let Err(r) = c.check_csrf(&f.csrf) {
+        return r;
+    }
+    match taizhang_service::remind::remove_webhook(&st.app, &c.actor, id).await {
+        Ok(()) => done(&c, "/inbox#webhooks"),
+        Err(e) => back("/inbox#webhooks", "err", &msg(c.tr, &e)),
+    }
 }
 
 async fn inbox_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> Response {
@@ -1279,7 +1337,29 @@ async fn inbox_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> 
     let list = taizhang_service::remind::inbox(&st.app, &c.actor, false)
         .await
         .unwrap_or_default();
+    let can_manage = !c.actor.scope(Permission::UnitWrite).is_empty();
+    let webhooks = if can_manage {
+        taizhang_service::remind::list_webhooks(&st.app, &c.actor)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|w| HookRow {
+                id: w.id,
+                unit_name: w.unit_name,
+                kind_label: taizhang_service::remind::WEBHOOK_KINDS
+                    .iter()
+                    .find(|k| k.0 == w.kind)
+                    .map_or("", |k| k.1),
+                url_masked: format!("{}…", w.url.chars().take(40).collect::<String>()),
+                active: w.active,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     render(InboxPage {
+        can_manage,
+        webhooks,
         l: layout(
             &c,
             tr.pick("消息", "Messages"),
