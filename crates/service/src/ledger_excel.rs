@@ -382,15 +382,15 @@ pub async fn import(
                         "this number appears twice in the file".into(),
                     );
                 }
-                if let Some(d) = deadline {
-                    if d < today(app) {
-                        bad(
-                            14,
-                            &cell(row, 14),
-                            format!("办结时限{d}早于今天,不能交办"),
-                            format!("deadline {d} is before today"),
-                        );
-                    }
+                if let Some(d) = deadline
+                    && d < today(app)
+                {
+                    bad(
+                        14,
+                        &cell(row, 14),
+                        format!("办结时限{d}早于今天,不能交办"),
+                        format!("deadline {d} is before today"),
+                    );
                 }
                 if lead.is_some() {
                     checked.push((new, deadline));

@@ -1035,7 +1035,7 @@ async fn bulk_assign(
                 back(
                     &here,
                     "ok",
-                    &tr.pick(
+                    tr.pick(
                         &format!("已交办{done}项"),
                         &format!("{done} items assigned"),
                     ),
@@ -1044,7 +1044,7 @@ async fn bulk_assign(
                 back(
                     &here,
                     "err",
-                    &tr.pick(
+                    tr.pick(
                         &format!("已交办{done}项;未交办:{}", failed.join(";")),
                         &format!("{done} assigned; not assigned: {}", failed.join("; ")),
                     ),
