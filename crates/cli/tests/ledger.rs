@@ -1558,3 +1558,86 @@ async fn edits_and_bulk_assign_sqlite() {
 async fn edits_and_bulk_assign_postgres() {
     edits_and_bulk_assign(Backend::Postgres).await;
 }
+
+/// On PostgreSQL the figures are aggregated in the database (GROUPING SETS, working days from
+/// the calendar's prefix index); they must equal the service's own fold over the same items —
+/// for every demo ledger, overall and filtered, for an all-seeing and a scoped caller.
+#[tokio::test]
+async fn postgres_figures_equal_the_fold() {
+    let store = taizhang_store::testing::fresh(Backend::Postgres)
+        .await
+        .expect("db");
+    let app = taizhang_service::App::new(store);
+    taizhang_service::demo::load(&app).await.expect("demo");
+    // Edge cases the demo lacks: closed exactly on the deadline; due exactly today.
+    app.store
+        .execute_raw(
+            "UPDATE items SET closed_on = deadline WHERE id IN \
+               (SELECT id FROM items WHERE closed_on IS NOT NULL AND deadline IS NOT NULL ORDER BY id LIMIT 3); \
+             UPDATE items SET deadline = to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') WHERE id IN \
+               (SELECT id FROM items WHERE closed_on IS NULL AND state = 'in_progress' ORDER BY id LIMIT 3)",
+        )
+        .await
+        .expect("edge cases");
+    let mut fold = app.clone();
+    fold.figures_by_fold = true;
+    let sys = taizhang_service::Actor::system("test");
+    let team = {
+        let mut c = app.store.conn().await.expect("conn");
+        let users = taizhang_store::users::list(
+            &mut c,
+            &taizhang_domain::scope::Scope::everything(),
+            &taizhang_store::users::UserFilter {
+                q: Some("team01".into()),
+                limit: 5,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("users");
+        let id = users.first().expect("team01").id;
+        drop(c);
+        taizhang_service::Actor::load(&app, id, None)
+            .await
+            .expect("load")
+            .expect("actor")
+    };
+    let ledgers = taizhang_service::ledger::list_ledgers(&app, &sys)
+        .await
+        .expect("ledgers");
+    assert!(ledgers.len() >= 2);
+    let mut compared = 0;
+    for l in &ledgers {
+        for actor in [&sys, &team] {
+            for states in [
+                vec![],
+                vec!["closed".to_string()],
+                vec!["in_progress".to_string()],
+            ] {
+                let f = taizhang_store::ledger::ItemFilter {
+                    ledger_id: Some(l.id),
+                    states,
+                    limit: 1,
+                    ..Default::default()
+                };
+                let a = taizhang_service::ledger::figures(&app, actor, &f).await;
+                let b = taizhang_service::ledger::figures(&fold, actor, &f).await;
+                match (a, b) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(
+                            serde_json::to_value(&a).expect("json"),
+                            serde_json::to_value(&b).expect("json"),
+                            "ledger {} as {}",
+                            l.name,
+                            actor.username
+                        );
+                        compared += 1;
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.code(), b.code()),
+                    (a, b) => panic!("one path failed: {:?} / {:?}", a.err(), b.err()),
+                }
+            }
+        }
+    }
+    assert!(compared >= 6, "{compared}");
+}

@@ -176,6 +176,16 @@ impl Calendar {
         (n, covered)
     }
 
+    /// The prefix index: element k counts the working days from [`Calendar::INDEX_FROM`]
+    /// through that date plus k days (so working days in (a, b] = idx[b] − idx[a]). Lets a
+    /// database compute working days with the same calendar.
+    pub fn working_day_index(&self) -> &[u32] {
+        self.index.get_or_init(|| self.build_index())
+    }
+
+    /// The first date of [`Calendar::working_day_index`].
+    pub const INDEX_FROM: NaiveDate = INDEX_FROM;
+
     fn build_index(&self) -> Vec<u32> {
         let mut v = Vec::with_capacity(36_900);
         let mut n = 0u32;

@@ -1339,8 +1339,66 @@ fn groups(g: TextGroups<Acc>, label: impl Fn(&str) -> String) -> Vec<FigureGroup
     v
 }
 
+/// The same [`Fold`] from PostgreSQL's own aggregation (one GROUPING SETS pass; working days
+/// from the calendar's prefix index sent along), instead of streaming every item out.
+async fn pg_fold(
+    app: &App,
+    scope: &taizhang_domain::scope::Scope,
+    filter: &ItemFilter,
+    mut fold: Fold,
+) -> Result<Fold> {
+    let t = fold.today.unwrap_or_default();
+    let index: Vec<i32> = fold
+        .cal
+        .working_day_index()
+        .iter()
+        .map(|n| *n as i32)
+        .collect();
+    let mut c = app.store.conn().await?;
+    let aggs = store::pg_figures(
+        &mut c,
+        scope,
+        filter,
+        &t.format("%Y-%m-%d").to_string(),
+        &Calendar::INDEX_FROM.format("%Y-%m-%d").to_string(),
+        &index,
+    )
+    .await?;
+    for a in aggs {
+        let acc = Acc {
+            f: Figures {
+                total: a.total,
+                closed: a.closed,
+                closed_on_time: a.on_time,
+                overdue: a.overdue,
+                ..Default::default()
+            },
+            days: a.days_sum.unwrap_or(0),
+            days_n: a.days_n,
+        };
+        let key = a.key.unwrap_or_default();
+        match a.set {
+            0 => fold.all = acc,
+            1 => fold.units.groups.push((
+                key.parse().unwrap_or_default(),
+                a.label.unwrap_or_default(),
+                acc,
+            )),
+            2 => *fold.sources.at(&key) = acc,
+            3 => *fold.categories.at(&key) = acc,
+            4 => *fold.levels.at(&key) = acc,
+            5 => *fold.states.at(&key) = a.rows,
+            6 if !key.is_empty() => fold.months.at(&key).assigned = a.rows,
+            7 if !key.is_empty() => fold.months.at(&key).closed = a.rows,
+            _ => {}
+        }
+    }
+    Ok(fold)
+}
+
 /// The figures of the items in scope matching `filter`, overall and by unit (ranked by on-time
-/// close-out), source, category and level — folded in one pass over the items.
+/// close-out), source, category and level — folded in one pass over the items (on PostgreSQL,
+/// aggregated in the database).
 pub async fn figures(app: &App, actor: &Actor, filter: &ItemFilter) -> Result<LedgerFigures> {
     let scope = actor.scope(Permission::ItemRead);
     if let Some(id) = filter.ledger_id {
@@ -1355,7 +1413,11 @@ pub async fn figures(app: &App, actor: &Actor, filter: &ItemFilter) -> Result<Le
         cal: app.calendar(),
         ..Default::default()
     };
-    let fold = store::scan_figures(&app.store, &scope, filter, fold, Fold::add).await?;
+    let fold = if app.store.backend() == taizhang_store::Backend::Postgres && !app.figures_by_fold {
+        pg_fold(app, &scope, filter, fold).await?
+    } else {
+        store::scan_figures(&app.store, &scope, filter, fold, Fold::add).await?
+    };
     let mut by_unit: Vec<FigureGroup> = fold
         .units
         .groups

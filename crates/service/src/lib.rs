@@ -66,6 +66,9 @@ pub struct App {
     pub store: Store,
     pub clock: Clock,
     calendar: Arc<std::sync::RwLock<Arc<taizhang_domain::calendar::Calendar>>>,
+    /// Compute the ledger figures by streaming items through the service's fold even on
+    /// PostgreSQL (which normally aggregates them itself): tests compare the two.
+    pub figures_by_fold: bool,
 }
 
 impl App {
@@ -76,6 +79,7 @@ impl App {
             calendar: Arc::new(std::sync::RwLock::new(Arc::new(
                 taizhang_domain::calendar::Calendar::builtin(),
             ))),
+            figures_by_fold: false,
         }
     }
 
@@ -85,6 +89,7 @@ impl App {
             store: self.store.clone(),
             clock,
             calendar: self.calendar.clone(),
+            figures_by_fold: self.figures_by_fold,
         }
     }
 

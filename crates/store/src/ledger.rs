@@ -767,13 +767,23 @@ pub async fn list_items(
     let lim = f.arg(Arg::I64(filter.limit.clamp(1, 10_000)));
     let off = f.arg(Arg::I64(filter.offset.max(0)));
     let sql = format!(
-        // Page the ids first (from the covering index), then read only the page's rows: a
-        // county's thousands of matches are never fetched whole just to be sorted.
-        "SELECT {ITEM_COLS} FROM {ITEM_FROM} WHERE i.id IN \
-         (SELECT i.id FROM {ITEM_FROM}{} ORDER BY {order} LIMIT {lim} OFFSET {off}) ORDER BY {order}",
+        "SELECT {ITEM_COLS} FROM {ITEM_FROM}{} ORDER BY {order} LIMIT {lim} OFFSET {off}",
         f.where_sql(),
         order = filter.sort.order_by()
     );
+    // On SQLite, page the ids first (from the covering index), then read only the page's rows:
+    // a county's thousands of matches are never fetched whole just to be sorted. (PostgreSQL
+    // plans the plain form better.)
+    let sql = if c.is_sqlite() {
+        format!(
+            "SELECT {ITEM_COLS} FROM {ITEM_FROM} WHERE i.id IN \
+             (SELECT i.id FROM {ITEM_FROM}{} ORDER BY {order} LIMIT {lim} OFFSET {off}) ORDER BY {order}",
+            f.where_sql(),
+            order = filter.sort.order_by()
+        )
+    } else {
+        sql
+    };
     Ok(run!(c, |x| bind_all!(
         sqlx::query_as::<_, Item>(AssertSqlSafe(sql)),
         &f.args
@@ -1089,6 +1099,80 @@ fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r s
     match r.get_ref(i)? {
         rusqlite::types::ValueRef::Null => Ok(None),
         v => v.as_str().map(Some).map_err(Into::into),
+    }
+}
+
+/// One group of the figures as PostgreSQL aggregates them: which grouping (`set`), its key and
+/// label, and the counts the service turns into [`Figures`](../../taizhang_service).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FigureAgg {
+    /// 0 overall, 1 lead unit, 2 source, 3 category, 4 level, 5 state, 6 month assigned,
+    /// 7 month closed.
+    pub set: i32,
+    pub key: Option<String>,
+    pub label: Option<String>,
+    pub total: i64,
+    pub closed: i64,
+    pub on_time: i64,
+    pub overdue: i64,
+    pub days_sum: Option<i64>,
+    pub days_n: i64,
+    pub rows: i64,
+}
+
+/// The figures aggregated inside PostgreSQL in one pass (GROUPING SETS), with working days to
+/// close computed from `index` (the calendar's prefix index from `index_from`): the same
+/// rules as the service's fold, which the conformance of both is tested against.
+pub async fn pg_figures(
+    c: &mut impl AsConn,
+    scope: &Scope,
+    filter: &ItemFilter,
+    today: &str,
+    index_from: &str,
+    index: &[i32],
+) -> Result<Vec<FigureAgg>> {
+    let mut f = item_filter(scope, filter);
+    let t = f.arg(Arg::Str(today.to_string()));
+    let from = f.arg(Arg::Str(index_from.to_string()));
+    let idx = format!("${}", f.args.len() + 1);
+    let sql = format!(
+        "WITH f AS (SELECT i.lead_unit_id::text AS unit, lu.name AS unit_name, i.source, i.category, i.level, i.state, \
+           substr(i.assigned_on, 1, 7) AS am, substr(i.closed_on, 1, 7) AS cm, \
+           (i.state <> 'draft' AND (i.closed_on IS NOT NULL OR i.state NOT IN ('cancelled', 'archived'))) AS counted, \
+           i.closed_on IS NOT NULL AS closed, \
+           (i.closed_on IS NOT NULL AND i.deadline IS NOT NULL AND i.closed_on <= i.deadline) AS on_time, \
+           (i.closed_on IS NULL AND i.state IN {OPEN_STATES} AND i.deadline < {t}) AS overdue, \
+           CASE WHEN i.closed_on IS NOT NULL AND i.assigned_on IS NOT NULL THEN \
+             ({idx}::int[])[(i.closed_on::date - {from}::date) + 1] - ({idx}::int[])[(i.assigned_on::date - {from}::date) + 1] END AS days \
+         FROM {ITEM_FROM}{}) \
+         SELECT CASE WHEN GROUPING(unit) = 0 THEN 1 WHEN GROUPING(source) = 0 THEN 2 WHEN GROUPING(category) = 0 THEN 3 \
+           WHEN GROUPING(level) = 0 THEN 4 WHEN GROUPING(state) = 0 THEN 5 WHEN GROUPING(am) = 0 THEN 6 \
+           WHEN GROUPING(cm) = 0 THEN 7 ELSE 0 END AS set, \
+           COALESCE(unit, source, category, level, state, am, cm) AS key, max(unit_name) AS label, \
+           count(*) FILTER (WHERE counted) AS total, count(*) FILTER (WHERE counted AND closed) AS closed, \
+           count(*) FILTER (WHERE counted AND on_time) AS on_time, count(*) FILTER (WHERE counted AND overdue) AS overdue, \
+           sum(days) FILTER (WHERE counted AND closed) AS days_sum, count(days) FILTER (WHERE counted AND closed) AS days_n, \
+           count(*) AS rows \
+         FROM f GROUP BY GROUPING SETS ((unit), (source), (category), (level), (state), (am), (cm), ())",
+        f.where_sql()
+    );
+    let index = index.to_vec();
+    match c.conn() {
+        crate::Conn::Pg(x) => {
+            // Room for the eight hash aggregates of one pass.
+            sqlx::query("SET work_mem = '64MB'")
+                .execute(&mut *x)
+                .await?;
+            let r = bind_all!(sqlx::query_as::<_, FigureAgg>(AssertSqlSafe(sql)), &f.args)
+                .bind(index)
+                .fetch_all(&mut *x)
+                .await;
+            sqlx::query("RESET work_mem").execute(&mut *x).await?;
+            Ok(r?)
+        }
+        crate::Conn::Sqlite(_) => Err(StoreError::Db(sqlx::Error::Protocol(
+            "pg_figures runs on PostgreSQL only".into(),
+        ))),
     }
 }
 
