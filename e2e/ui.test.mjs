@@ -292,6 +292,8 @@ test('supervisor sees 篇三 figures, a handler works an item, Excel import repo
     await sup.page.locator('#edit [name=requirements]').fill('请于本月底前提交整改报告');
     await Promise.all([sup.page.waitForURL(/ok=/), sup.page.locator('#edit button').click()]);
     assert.match(await sup.page.locator('#timeline').innerText(), /修改事项[\s\S]*具体要求/);
+    await sup.page.locator('#edit summary').click();
+    await sup.page.screenshot({ path: path.join(ARTIFACTS, 'item-edit.png'), fullPage: true });
 
     // Filters: red lights only, one team's subtree by unit code, nearest deadline first.
     await sup.page.goto(ledgerURL);
@@ -301,6 +303,8 @@ test('supervisor sees 篇三 figures, a handler works an item, Excel import repo
     const lights = await sup.page.locator('#items .light').evaluateAll((els) => els.map((e) => e.className));
     assert.ok(lights.every((c) => c.includes('red')), `only red lights: ${lights}`);
     await sup.page.screenshot({ path: path.join(ARTIFACTS, 'ledger-filtered.png'), fullPage: true });
+    await hand.page.goto('/tasks');
+    await hand.page.screenshot({ path: path.join(ARTIFACTS, 'tasks.png'), fullPage: true });
   } finally {
     await sup.context.close();
     await hand.context.close();
