@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod password;
 pub mod role;
 pub mod scope;
+pub mod standards;
 pub mod unit;
 
 pub use error::{DomainError, FieldError};
