@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calendar;
 pub mod dates;
 pub mod error;
+pub mod evaluate;
 pub mod expr;
 pub mod indicators;
 pub mod ledger;
