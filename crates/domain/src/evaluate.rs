@@ -17,7 +17,7 @@ pub fn stages_of(kind: &str) -> &'static [&'static str] {
         "primary" | "teaching_point" => &["primary"],
         "junior" => &["junior"],
         "nine_year" => &["primary", "junior"],
-        "complete_secondary" => &["junior", "senior"],
+        "complete_secondary" | "complete" => &["junior", "senior"],
         "twelve_year" => &["primary", "junior", "senior"],
         _ => &[],
     }
@@ -26,7 +26,7 @@ pub fn stages_of(kind: &str) -> &'static [&'static str] {
 fn split_weights(kind: &str) -> &'static [f64] {
     match kind {
         "nine_year" => indicators::NINE_YEAR,
-        "complete_secondary" => indicators::COMPLETE_SECONDARY,
+        "complete_secondary" | "complete" => indicators::COMPLETE_SECONDARY,
         "twelve_year" => indicators::TWELVE_YEAR,
         _ => &[1.0],
     }
@@ -39,7 +39,8 @@ pub struct SchoolData {
     pub code: String,
     pub name: String,
     pub county: String,
-    /// `primary`, `junior`, `nine_year`, `complete_secondary`, `twelve_year`, `teaching_point`.
+    /// `primary`, `junior`, `nine_year`, `complete_secondary` (or `complete`, the unit stage
+    /// name), `twelve_year`, `teaching_point`.
     pub kind: String,
     pub per_stage: BTreeMap<String, BTreeMap<String, f64>>,
     pub school: BTreeMap<String, f64>,
@@ -137,7 +138,12 @@ pub fn evaluate(std: &Standard, els: &Elements, schools: &[SchoolData]) -> Evalu
     let mut excluded = Vec::new();
     let mut units: Vec<Unit<'_>> = Vec::new();
     for s in schools {
-        if !std.scope.kinds.contains(&s.kind) && s.kind != "teaching_point" {
+        let kind = if s.kind == "complete" {
+            "complete_secondary"
+        } else {
+            s.kind.as_str()
+        };
+        if !std.scope.kinds.iter().any(|k| k == kind) && kind != "teaching_point" {
             excluded.push((s.code.clone(), format!("学校类型“{}”不在评估范围", s.kind)));
             continue;
         }

@@ -37,6 +37,12 @@ pub enum Permission {
     ItemHandle,
     /// Open ledgers, assign, remind, verify and close (督办/销号).
     ItemSupervise,
+    /// See schools' reported data (数据填报) and evaluations.
+    DataRead,
+    /// Fill in and submit a school's data (填报).
+    DataEnter,
+    /// Approve or return submitted data (审核); approval locks it.
+    DataApprove,
 }
 
 impl Role {
@@ -115,12 +121,22 @@ impl Role {
                 AuditRead,
                 ItemRead,
                 ItemSupervise,
+                DataRead,
+                DataApprove,
             ],
-            Role::Supervisor => &[UnitRead, UserRead, ItemRead, ItemSupervise],
-            Role::Leader => &[UnitRead, UserRead, ItemRead],
-            Role::Inspector => &[UnitRead, UserRead, AuditRead, ItemRead],
-            Role::Handler | Role::Clerk => &[UnitRead, ItemRead, ItemHandle],
-            Role::Viewer => &[UnitRead, ItemRead],
+            Role::Supervisor => &[
+                UnitRead,
+                UserRead,
+                ItemRead,
+                ItemSupervise,
+                DataRead,
+                DataApprove,
+            ],
+            Role::Leader => &[UnitRead, UserRead, ItemRead, DataRead],
+            Role::Inspector => &[UnitRead, UserRead, AuditRead, ItemRead, DataRead],
+            Role::Handler => &[UnitRead, ItemRead, ItemHandle],
+            Role::Clerk => &[UnitRead, ItemRead, ItemHandle, DataRead, DataEnter],
+            Role::Viewer => &[UnitRead, ItemRead, DataRead],
         }
     }
 

@@ -153,7 +153,7 @@ impl From<Permission> for PermissionKey {
     }
 }
 
-const PERMISSIONS: [Permission; 8] = [
+const PERMISSIONS: [Permission; 11] = [
     Permission::UnitRead,
     Permission::UnitWrite,
     Permission::UserRead,
@@ -162,6 +162,9 @@ const PERMISSIONS: [Permission; 8] = [
     Permission::ItemRead,
     Permission::ItemHandle,
     Permission::ItemSupervise,
+    Permission::DataRead,
+    Permission::DataEnter,
+    Permission::DataApprove,
 ];
 
 impl Actor {

@@ -1075,6 +1075,7 @@ where
             Arg::Str(v) => stmt.raw_bind_parameter(i, v)?,
             Arg::OptStr(v) => stmt.raw_bind_parameter(i, v)?,
             Arg::Bool(v) => stmt.raw_bind_parameter(i, v)?,
+            Arg::F64(v) => stmt.raw_bind_parameter(i, v)?,
         }
     }
     let mut rows = stmt.raw_query();

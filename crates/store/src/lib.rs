@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod indicators;
 pub mod ledger;
 mod migrate;
 pub mod notify;

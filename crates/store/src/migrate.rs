@@ -10,6 +10,7 @@ const SQLITE: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/0003_ledger_speed.sql"),
     ),
+    (4, include_str!("../migrations/sqlite/0004_indicators.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -17,6 +18,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         3,
         include_str!("../migrations/postgres/0003_ledger_speed.sql"),
+    ),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_indicators.sql"),
     ),
 ];
 

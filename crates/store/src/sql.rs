@@ -11,6 +11,7 @@ pub enum Arg {
     Str(String),
     OptStr(Option<String>),
     Bool(bool),
+    F64(f64),
 }
 
 /// A WHERE clause under construction: conditions joined by AND, arguments numbered in order.
@@ -93,6 +94,7 @@ macro_rules! bind_all {
                 $crate::sql::Arg::Str(v) => q.bind(v.clone()),
                 $crate::sql::Arg::OptStr(v) => q.bind(v.clone()),
                 $crate::sql::Arg::Bool(v) => q.bind(*v),
+                $crate::sql::Arg::F64(v) => q.bind(*v),
             };
         }
         q

@@ -495,3 +495,120 @@ async fn unknown_url_scheme_is_refused() {
     assert!(matches!(err, StoreError::BadUrl(_)));
     assert!(err.to_string().contains("sqlite:PATH"));
 }
+
+#[tokio::test]
+async fn indicator_values_returns_and_approval_filter() {
+    use taizhang_store::indicators as ind;
+    each_backend(|s, b| async move {
+        let county = add(&s, None, "CTY").await;
+        let mut tx = s.begin().await.unwrap();
+        let school = units::insert(
+            &mut tx,
+            &NewUnit {
+                parent: Some((county.id, county.path.clone(), county.depth)),
+                code: "SCH".into(),
+                name: "第三小学".into(),
+                kind: "school".into(),
+                stage: Some("nine_year".into()),
+                rural: false,
+                attrs: "{}".into(),
+                sort_order: 0,
+            },
+            1000,
+        )
+        .await
+        .unwrap();
+        ind::replace_values(
+            &mut tx,
+            school.id,
+            "2024",
+            &[
+                ("primary".into(), "students".into(), 166.0),
+                ("junior".into(), "students".into(), 210.0),
+                (String::new(), "books".into(), 23_226.5),
+            ],
+        )
+        .await
+        .unwrap();
+        ind::set_return(&mut tx, school.id, "2024", 0, "draft", "", None, 1000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let all = Scope::everything();
+        let mut c = s.conn().await.unwrap();
+        // Unapproved data count only when asked for.
+        assert!(
+            ind::values(&mut c, &all, &county.path, "2024", false)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b:?}"
+        );
+        let v = ind::values(&mut c, &all, &county.path, "2024", true)
+            .await
+            .unwrap();
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0].element, "books");
+        assert_eq!(v[0].value, 23_226.5, "{b:?}: floats survive");
+        // Submitted then approved; a stale version is refused.
+        let r = ind::get_return(&mut c, school.id, "2024")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.state.as_str(), r.version), ("draft", 1));
+        ind::set_return(&mut c, school.id, "2024", 1, "submitted", "", Some(7), 2000)
+            .await
+            .unwrap();
+        assert!(matches!(
+            ind::set_return(&mut c, school.id, "2024", 1, "approved", "", Some(8), 3000).await,
+            Err(StoreError::StaleVersion { .. })
+        ));
+        ind::set_return(&mut c, school.id, "2024", 2, "approved", "", Some(8), 3000)
+            .await
+            .unwrap();
+        let r = ind::get_return(&mut c, school.id, "2024")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                r.state.as_str(),
+                r.submitted_by,
+                r.approved_by,
+                r.approved_at
+            ),
+            ("approved", Some(7), Some(8), Some(3000))
+        );
+        assert_eq!(
+            ind::values(&mut c, &all, &county.path, "2024", false)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+        // Scope: outside the caller's subtree nothing is seen.
+        let other = add(&s, None, "OTH").await;
+        assert!(
+            ind::values(&mut c, &subtree(&other), &county.path, "2024", true)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let schools = ind::schools(&mut c, &all, &county.path, "2024")
+            .await
+            .unwrap();
+        assert_eq!(schools.len(), 1);
+        assert_eq!(
+            (schools[0].stage.as_deref(), schools[0].state.as_deref()),
+            (Some("nine_year"), Some("approved"))
+        );
+        assert!(
+            ind::schools(&mut c, &all, &county.path, "2025")
+                .await
+                .unwrap()[0]
+                .state
+                .is_none()
+        );
+    })
+    .await;
+}

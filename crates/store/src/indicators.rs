@@ -1,0 +1,219 @@
+//! School data for the indicators (数据填报): values per school, period, stage and data element,
+//! the return's state (draft → submitted → approved), and administrators' standards.
+
+use crate::sql::{Arg, Filter};
+use crate::{AsConn, Result, StoreError, bind_all, run};
+use serde::Serialize;
+use sqlx::AssertSqlSafe;
+use taizhang_domain::scope::Scope;
+use taizhang_domain::unit::subtree_upper;
+
+/// One reported value.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Value {
+    pub unit_id: i64,
+    pub stage: String,
+    pub element: String,
+    pub value: f64,
+}
+
+/// A school's return for a period.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Return {
+    pub unit_id: i64,
+    pub period: String,
+    /// `draft`, `submitted`, `approved`.
+    pub state: String,
+    pub note: String,
+    pub submitted_by: Option<i64>,
+    pub submitted_at: Option<i64>,
+    pub approved_by: Option<i64>,
+    pub approved_at: Option<i64>,
+    pub version: i64,
+    pub updated_at: i64,
+}
+
+/// A school in scope with its return state for a period (none: nothing reported yet).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct SchoolRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub path: String,
+    pub stage: Option<String>,
+    pub state: Option<String>,
+}
+
+/// Replaces a school's values for a period (all of them, in the caller's transaction).
+pub async fn replace_values(
+    c: &mut impl AsConn,
+    unit_id: i64,
+    period: &str,
+    values: &[(String, String, f64)],
+) -> Result<()> {
+    run!(c, |x| sqlx::query(
+        "DELETE FROM indicator_values WHERE unit_id = $1 AND period = $2"
+    )
+    .bind(unit_id)
+    .bind(period)
+    .execute(&mut *x)
+    .await?
+    .rows_affected());
+    for chunk in values.chunks(500) {
+        let mut f = Filter::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|(stage, element, value)| {
+                let a = [
+                    f.arg(Arg::I64(unit_id)),
+                    f.arg(Arg::Str(period.to_string())),
+                    f.arg(Arg::Str(stage.clone())),
+                    f.arg(Arg::Str(element.clone())),
+                    f.arg(Arg::F64(*value)),
+                ];
+                format!("({})", a.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO indicator_values (unit_id, period, stage, element, value) VALUES {}",
+            rows.join(", ")
+        );
+        let sql = if c.is_sqlite() {
+            crate::sql::positional(&sql)
+        } else {
+            sql
+        };
+        run!(c, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
+            .execute(&mut *x)
+            .await?
+            .rows_affected());
+    }
+    Ok(())
+}
+
+/// The values of the schools inside `under` (a path) and the scope for a period; only
+/// approved returns unless `include_unapproved`.
+pub async fn values(
+    c: &mut impl AsConn,
+    scope: &Scope,
+    under: &str,
+    period: &str,
+    include_unapproved: bool,
+) -> Result<Vec<Value>> {
+    let mut f = Filter::default();
+    f.scope(scope, "u.path", "u.id", None);
+    let p = f.arg(Arg::Str(period.to_string()));
+    let a = f.arg(Arg::Str(under.to_string()));
+    let b = f.arg(Arg::Str(subtree_upper(under)));
+    f.push(format!("v.period = {p} AND u.path >= {a} AND u.path < {b}"));
+    if !include_unapproved {
+        f.push("r.state = 'approved'".to_string());
+    }
+    let sql = format!(
+        "SELECT v.unit_id, v.stage, v.element, v.value FROM indicator_values v \
+         JOIN units u ON u.id = v.unit_id \
+         LEFT JOIN indicator_returns r ON r.unit_id = v.unit_id AND r.period = v.period{} \
+         ORDER BY u.path, v.stage, v.element",
+        f.where_sql()
+    );
+    Ok(run!(c, |x| bind_all!(
+        sqlx::query_as::<_, Value>(AssertSqlSafe(sql)),
+        &f.args
+    )
+    .fetch_all(&mut *x)
+    .await?))
+}
+
+/// Schools (units of kind `school`) inside `under` and the scope, with their return state.
+pub async fn schools(
+    c: &mut impl AsConn,
+    scope: &Scope,
+    under: &str,
+    period: &str,
+) -> Result<Vec<SchoolRow>> {
+    let mut f = Filter::default();
+    f.scope(scope, "u.path", "u.id", None);
+    let p = f.arg(Arg::Str(period.to_string()));
+    let a = f.arg(Arg::Str(under.to_string()));
+    let b = f.arg(Arg::Str(subtree_upper(under)));
+    f.push(format!(
+        "u.kind = 'school' AND u.active = TRUE AND u.path >= {a} AND u.path < {b}"
+    ));
+    let sql = format!(
+        "SELECT u.id, u.code, u.name, u.path, u.stage, r.state FROM units u \
+         LEFT JOIN indicator_returns r ON r.unit_id = u.id AND r.period = {p}{} ORDER BY u.path",
+        f.where_sql()
+    );
+    Ok(run!(c, |x| bind_all!(
+        sqlx::query_as::<_, SchoolRow>(AssertSqlSafe(sql)),
+        &f.args
+    )
+    .fetch_all(&mut *x)
+    .await?))
+}
+
+pub async fn get_return(c: &mut impl AsConn, unit_id: i64, period: &str) -> Result<Option<Return>> {
+    Ok(run!(c, |x| {
+        sqlx::query_as::<_, Return>(
+        "SELECT unit_id, period, state, note, submitted_by, submitted_at, approved_by, approved_at, version, updated_at \
+         FROM indicator_returns WHERE unit_id = $1 AND period = $2"
+    )
+    .bind(unit_id)
+    .bind(period)
+    .fetch_optional(&mut *x)
+    .await?
+    }))
+}
+
+/// Creates or moves a return to `state`, if its version is still `version` (0: new).
+#[allow(clippy::too_many_arguments)]
+pub async fn set_return(
+    c: &mut impl AsConn,
+    unit_id: i64,
+    period: &str,
+    version: i64,
+    state: &str,
+    note: &str,
+    who: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    let n = if version == 0 {
+        run!(c, |x| sqlx::query(
+            "INSERT INTO indicator_returns (unit_id, period, state, note, version, updated_at) \
+             VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (unit_id, period) DO NOTHING"
+        )
+        .bind(unit_id)
+        .bind(period)
+        .bind(state)
+        .bind(note)
+        .bind(now)
+        .execute(&mut *x)
+        .await?
+        .rows_affected())
+    } else {
+        run!(c, |x| {
+            sqlx::query(
+            "UPDATE indicator_returns SET state = $1, note = $2, \
+             submitted_by = CASE WHEN $1 = 'submitted' THEN $3 ELSE submitted_by END, \
+             submitted_at = CASE WHEN $1 = 'submitted' THEN $4 ELSE submitted_at END, \
+             approved_by = CASE WHEN $1 = 'approved' THEN $3 ELSE NULL END, \
+             approved_at = CASE WHEN $1 = 'approved' THEN $4 ELSE NULL END, \
+             version = version + 1, updated_at = $4 WHERE unit_id = $5 AND period = $6 AND version = $7"
+        )
+        .bind(state)
+        .bind(note)
+        .bind(who)
+        .bind(now)
+        .bind(unit_id)
+        .bind(period)
+        .bind(version)
+        .execute(&mut *x)
+        .await?
+        .rows_affected()
+        })
+    };
+    if n == 0 {
+        return Err(StoreError::StaleVersion { expected: version });
+    }
+    Ok(())
+}
