@@ -4,6 +4,7 @@
 mod bench;
 mod bench_http;
 mod bench_import;
+mod indicators_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
@@ -26,10 +27,10 @@ struct Cli {
 }
 
 #[derive(Args, Clone)]
-struct DbArg {
+pub(crate) struct DbArg {
     /// Database URL: sqlite:PATH (default sqlite:data/taizhang.db) or postgres://USER@HOST:PORT/DB
     #[arg(long, env = "TAIZHANG_DB", default_value = "sqlite:data/taizhang.db")]
-    db: String,
+    pub(crate) db: String,
 }
 
 #[derive(Subcommand)]
@@ -77,6 +78,11 @@ enum Cmd {
         db: DbArg,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// School indicators against the national standards (均衡发展评估).
+    Indicators {
+        #[command(subcommand)]
+        cmd: indicators_cmd::IndicatorsCmd,
     },
     /// Supervision ledgers (督办台账).
     Ledger {
@@ -316,7 +322,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn open(url: &str) -> Result<Store, Fail> {
+pub(crate) async fn open(url: &str) -> Result<Store, Fail> {
     Store::connect(url)
         .await
         .map_err(|e| Fail(format!("cannot open database {url}: {e}"), 2))
@@ -485,6 +491,7 @@ async fn run(cli: Cli) -> Result<u8, Fail> {
         }
         Cmd::Bench { cmd } => bench::run(cmd).await,
         Cmd::Ledger { cmd } => ledger_cmd(cmd).await,
+        Cmd::Indicators { cmd } => indicators_cmd::run(cmd).await,
         Cmd::Remind {
             cmd: RemindCmd::Run { db },
         } => {

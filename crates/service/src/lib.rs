@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod demo;
 pub mod demo_ledger;
 mod error;
+pub mod indicators;
 pub mod ledger;
 pub mod ledger_excel;
 pub mod remind;
