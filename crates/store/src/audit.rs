@@ -111,38 +111,35 @@ pub async fn append_many(tx: &mut crate::Tx, mut events: Vec<AuditEvent>) -> Res
         hash.clone_from(&e.hash);
     }
     for chunk in events.chunks(1000) {
+        use crate::sql::Arg;
         let mut f = crate::sql::Filter::default();
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|e| {
-                let ph = [
-                    f.arg(crate::sql::Arg::I64(e.seq)),
-                    f.arg(crate::sql::Arg::I64(e.at)),
-                    f.arg(crate::sql::Arg::OptI64(e.actor_id)),
-                    f.arg(crate::sql::Arg::Str(e.actor_name.clone())),
-                    f.arg(crate::sql::Arg::OptI64(e.unit_id)),
-                    f.arg(crate::sql::Arg::Str(e.action.clone())),
-                    f.arg(crate::sql::Arg::Str(e.entity.clone())),
-                    f.arg(crate::sql::Arg::Str(e.entity_id.clone())),
-                    f.arg(crate::sql::Arg::OptStr(e.before.clone())),
-                    f.arg(crate::sql::Arg::OptStr(e.after.clone())),
-                    f.arg(crate::sql::Arg::OptStr(e.ip.clone())),
-                    f.arg(crate::sql::Arg::Str(e.prev_hash.clone())),
-                    f.arg(crate::sql::Arg::Str(e.hash.clone())),
-                ];
-                format!("({})", ph.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO audit_events (seq, at, actor_id, actor_name, unit_id, action, entity, entity_id, before_json, \
-             after_json, ip, prev_hash, hash) VALUES {}",
-            rows.join(", ")
+        let rows = crate::sql::values_rows(
+            &mut f,
+            chunk.iter().map(|e| {
+                vec![
+                    Arg::I64(e.seq),
+                    Arg::I64(e.at),
+                    Arg::OptI64(e.actor_id),
+                    Arg::Str(e.actor_name.clone()),
+                    Arg::OptI64(e.unit_id),
+                    Arg::Str(e.action.clone()),
+                    Arg::Str(e.entity.clone()),
+                    Arg::Str(e.entity_id.clone()),
+                    Arg::OptStr(e.before.clone()),
+                    Arg::OptStr(e.after.clone()),
+                    Arg::OptStr(e.ip.clone()),
+                    Arg::Str(e.prev_hash.clone()),
+                    Arg::Str(e.hash.clone()),
+                ]
+            }),
         );
-        let sql = if tx.is_sqlite() {
-            crate::sql::positional(&sql)
-        } else {
-            sql
-        };
+        let sql = crate::sql::for_backend(
+            tx,
+            format!(
+                "INSERT INTO audit_events (seq, at, actor_id, actor_name, unit_id, action, entity, entity_id, before_json, \
+                 after_json, ip, prev_hash, hash) VALUES {rows}"
+            ),
+        );
         run!(tx, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
             .execute(&mut *x)
             .await?

@@ -61,28 +61,24 @@ pub async fn replace_values(
     .rows_affected());
     for chunk in values.chunks(500) {
         let mut f = Filter::default();
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|(stage, element, value)| {
-                let a = [
-                    f.arg(Arg::I64(unit_id)),
-                    f.arg(Arg::Str(period.to_string())),
-                    f.arg(Arg::Str(stage.clone())),
-                    f.arg(Arg::Str(element.clone())),
-                    f.arg(Arg::F64(*value)),
-                ];
-                format!("({})", a.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO indicator_values (unit_id, period, stage, element, value) VALUES {}",
-            rows.join(", ")
+        let rows = crate::sql::values_rows(
+            &mut f,
+            chunk.iter().map(|(stage, element, value)| {
+                vec![
+                    Arg::I64(unit_id),
+                    Arg::Str(period.to_string()),
+                    Arg::Str(stage.clone()),
+                    Arg::Str(element.clone()),
+                    Arg::F64(*value),
+                ]
+            }),
         );
-        let sql = if c.is_sqlite() {
-            crate::sql::positional(&sql)
-        } else {
-            sql
-        };
+        let sql = crate::sql::for_backend(
+            c,
+            format!(
+                "INSERT INTO indicator_values (unit_id, period, stage, element, value) VALUES {rows}"
+            ),
+        );
         run!(c, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
             .execute(&mut *x)
             .await?

@@ -197,37 +197,20 @@ pub struct NewItem {
 }
 
 pub async fn insert_item(c: &mut impl AsConn, it: &NewItem, now: i64) -> Result<i64> {
-    let r: (i64,) = run!(c, |x| {
-        sqlx::query_as(
-        "INSERT INTO items (ledger_id, number, source, category, urgency, title, requirements, instruction, leader, \
-         supervisor, subject, lead_unit_id, level, cycle, measures, result, state, assigned_on, deadline, reminders, \
-         version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, '', \
-         $16, $17, $18, 0, 1, $19, $19) RETURNING id"
-    )
-    .bind(it.ledger_id)
-    .bind(&it.number)
-    .bind(&it.source)
-    .bind(&it.category)
-    .bind(&it.urgency)
-    .bind(&it.title)
-    .bind(&it.requirements)
-    .bind(&it.instruction)
-    .bind(&it.leader)
-    .bind(&it.supervisor)
-    .bind(&it.subject)
-    .bind(it.lead_unit_id)
-    .bind(&it.level)
-    .bind(&it.cycle)
-    .bind(&it.measures)
-    .bind(&it.state)
-    .bind(&it.assigned_on)
-    .bind(&it.deadline)
-    .bind(now)
-    .fetch_one(&mut *x)
-    .await
-    .map_err(map_err)?
-    });
-    Ok(r.0)
+    let start = StartFacts {
+        state: it.state.clone(),
+        assigned_on: it.assigned_on.clone(),
+        deadline: it.deadline.clone(),
+        version: 1,
+        ..Default::default()
+    };
+    let ids = insert_items(c, &[(it.clone(), start)], now).await?;
+    ids.first().copied().ok_or_else(|| {
+        StoreError::Db(sqlx::Error::Protocol(format!(
+            "inserted item {} not returned",
+            it.number
+        )))
+    })
 }
 
 /// Workflow facts an imported item starts with (a draft, or already 交办).
@@ -251,54 +234,46 @@ pub async fn insert_items(
     let mut ids = Vec::with_capacity(items.len());
     for chunk in items.chunks(500) {
         let mut f = Filter::default();
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|(it, st)| {
-                let ph = [
-                    f.arg(Arg::I64(it.ledger_id)),
-                    f.arg(Arg::Str(it.number.clone())),
-                    f.arg(Arg::Str(it.source.clone())),
-                    f.arg(Arg::Str(it.category.clone())),
-                    f.arg(Arg::Str(it.urgency.clone())),
-                    f.arg(Arg::Str(it.title.clone())),
-                    f.arg(Arg::Str(it.requirements.clone())),
-                    f.arg(Arg::Str(it.instruction.clone())),
-                    f.arg(Arg::Str(it.leader.clone())),
-                    f.arg(Arg::Str(it.supervisor.clone())),
-                    f.arg(Arg::Str(it.subject.clone())),
-                    f.arg(Arg::I64(it.lead_unit_id)),
-                    f.arg(Arg::Str(it.level.clone())),
-                    f.arg(Arg::Str(it.cycle.clone())),
-                    f.arg(Arg::Str(it.measures.clone())),
-                    f.arg(Arg::Str(st.state.clone())),
-                    f.arg(Arg::OptStr(st.assigned_on.clone())),
-                    f.arg(Arg::OptStr(st.deadline.clone())),
-                    f.arg(Arg::OptStr(st.original_deadline.clone())),
-                    f.arg(Arg::Str(st.last_action.clone())),
-                    f.arg(Arg::I64(st.version)),
-                    f.arg(Arg::I64(now)),
-                    f.arg(Arg::I64(now)),
-                ];
-                format!(
-                    "({}, '', {}, 0, {}, {})",
-                    ph[..15].join(", "),
-                    ph[15..21].join(", "),
-                    ph[21],
-                    ph[22]
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO items (ledger_id, number, source, category, urgency, title, requirements, instruction, leader, \
-             supervisor, subject, lead_unit_id, level, cycle, measures, result, state, assigned_on, deadline, \
-             original_deadline, last_action, version, reminders, created_at, updated_at) VALUES {} RETURNING id, number",
-            rows.join(", ")
+        let rows = crate::sql::values_rows(
+            &mut f,
+            chunk.iter().map(|(it, st)| {
+                vec![
+                    Arg::I64(it.ledger_id),
+                    Arg::Str(it.number.clone()),
+                    Arg::Str(it.source.clone()),
+                    Arg::Str(it.category.clone()),
+                    Arg::Str(it.urgency.clone()),
+                    Arg::Str(it.title.clone()),
+                    Arg::Str(it.requirements.clone()),
+                    Arg::Str(it.instruction.clone()),
+                    Arg::Str(it.leader.clone()),
+                    Arg::Str(it.supervisor.clone()),
+                    Arg::Str(it.subject.clone()),
+                    Arg::I64(it.lead_unit_id),
+                    Arg::Str(it.level.clone()),
+                    Arg::Str(it.cycle.clone()),
+                    Arg::Str(it.measures.clone()),
+                    Arg::Str(String::new()),
+                    Arg::Str(st.state.clone()),
+                    Arg::OptStr(st.assigned_on.clone()),
+                    Arg::OptStr(st.deadline.clone()),
+                    Arg::OptStr(st.original_deadline.clone()),
+                    Arg::Str(st.last_action.clone()),
+                    Arg::I64(st.version),
+                    Arg::I64(0),
+                    Arg::I64(now),
+                    Arg::I64(now),
+                ]
+            }),
         );
-        let sql = if c.is_sqlite() {
-            crate::sql::positional(&sql)
-        } else {
-            sql
-        };
+        let sql = crate::sql::for_backend(
+            c,
+            format!(
+                "INSERT INTO items (ledger_id, number, source, category, urgency, title, requirements, instruction, leader, \
+                 supervisor, subject, lead_unit_id, level, cycle, measures, result, state, assigned_on, deadline, \
+                 original_deadline, last_action, version, reminders, created_at, updated_at) VALUES {rows} RETURNING id, number"
+            ),
+        );
         let back: Vec<(i64, String)> = run!(c, |x| bind_all!(
             sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(sql)),
             &f.args
@@ -364,33 +339,29 @@ pub struct NewEvent {
 pub async fn insert_events(c: &mut impl AsConn, events: &[NewEvent]) -> Result<()> {
     for chunk in events.chunks(1000) {
         let mut f = Filter::default();
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|e| {
-                let ph = [
-                    f.arg(Arg::I64(e.item_id)),
-                    f.arg(Arg::I64(e.at)),
-                    f.arg(Arg::Str(e.on_date.clone())),
-                    f.arg(Arg::OptI64(e.actor_id)),
-                    f.arg(Arg::Str(e.actor_name.clone())),
-                    f.arg(Arg::Str(e.action.clone())),
-                    f.arg(Arg::Str(e.from.clone())),
-                    f.arg(Arg::Str(e.to.clone())),
-                    f.arg(Arg::Str(e.detail.clone())),
-                ];
-                format!("({})", ph.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO item_events (item_id, at, on_date, actor_id, actor_name, action, state_from, state_to, detail) \
-             VALUES {}",
-            rows.join(", ")
+        let rows = crate::sql::values_rows(
+            &mut f,
+            chunk.iter().map(|e| {
+                vec![
+                    Arg::I64(e.item_id),
+                    Arg::I64(e.at),
+                    Arg::Str(e.on_date.clone()),
+                    Arg::OptI64(e.actor_id),
+                    Arg::Str(e.actor_name.clone()),
+                    Arg::Str(e.action.clone()),
+                    Arg::Str(e.from.clone()),
+                    Arg::Str(e.to.clone()),
+                    Arg::Str(e.detail.clone()),
+                ]
+            }),
         );
-        let sql = if c.is_sqlite() {
-            crate::sql::positional(&sql)
-        } else {
-            sql
-        };
+        let sql = crate::sql::for_backend(
+            c,
+            format!(
+                "INSERT INTO item_events (item_id, at, on_date, actor_id, actor_name, action, state_from, state_to, detail) \
+                 VALUES {rows}"
+            ),
+        );
         run!(c, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
             .execute(&mut *x)
             .await?
@@ -465,23 +436,21 @@ pub async fn last_event_dates(
 pub async fn insert_cooperations(c: &mut impl AsConn, pairs: &[(i64, i64)]) -> Result<()> {
     for chunk in pairs.chunks(1000) {
         let mut f = Filter::default();
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|(item, unit)| {
-                let a = f.arg(Arg::I64(*item));
-                let b = f.arg(Arg::I64(*unit));
-                format!("({a}, {b}, 0, '')")
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO item_units (item_id, unit_id, progress, note) VALUES {}",
-            rows.join(", ")
+        let rows = crate::sql::values_rows(
+            &mut f,
+            chunk.iter().map(|(item, unit)| {
+                vec![
+                    Arg::I64(*item),
+                    Arg::I64(*unit),
+                    Arg::I64(0),
+                    Arg::Str(String::new()),
+                ]
+            }),
         );
-        let sql = if c.is_sqlite() {
-            crate::sql::positional(&sql)
-        } else {
-            sql
-        };
+        let sql = crate::sql::for_backend(
+            c,
+            format!("INSERT INTO item_units (item_id, unit_id, progress, note) VALUES {rows}"),
+        );
         run!(c, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
             .execute(&mut *x)
             .await

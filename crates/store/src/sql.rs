@@ -101,6 +101,23 @@ macro_rules! bind_all {
     }};
 }
 
+/// The `(…), (…)` of a multi-row `INSERT … VALUES`, each row's arguments added to `f` in order.
+pub fn values_rows(f: &mut Filter, rows: impl IntoIterator<Item = Vec<Arg>>) -> String {
+    rows.into_iter()
+        .map(|row| {
+            let ph: Vec<String> = row.into_iter().map(|a| f.arg(a)).collect();
+            format!("({})", ph.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A statement with many numbered parameters, as this backend binds it best: positional `?`
+/// on SQLite (see [`positional`]), unchanged on PostgreSQL.
+pub fn for_backend(c: &mut impl crate::AsConn, sql: String) -> String {
+    if c.is_sqlite() { positional(&sql) } else { sql }
+}
+
 /// For a statement with thousands of parameters on SQLite: `$1, $2, …` (each used once, in
 /// order) become anonymous `?`. sqlx binds `$N` parameters by looking each name up, which
 /// SQLite does by a linear scan — quadratic in the parameter count of a multi-row insert.
