@@ -119,6 +119,18 @@ pub(crate) fn back(path: &str, key: &str, text: &str) -> Response {
     Redirect::to(&format!("{path}{sep}{q}")).into_response()
 }
 
+/// The end of a form post: back to `path` with "done", or with the error's message.
+pub(crate) fn settle<T>(
+    c: &PageCaller,
+    path: &str,
+    r: Result<T, taizhang_service::ServiceError>,
+) -> Response {
+    match r {
+        Ok(_) => done(c, path),
+        Err(e) => back(path, "err", &msg(c.tr, &e)),
+    }
+}
+
 pub(crate) fn done(c: &PageCaller, path: &str) -> Response {
     back(path, "ok", c.tr.t("ok"))
 }
@@ -779,10 +791,7 @@ async fn unit_update(
         sort_order: f.sort_order,
     };
     let here = format!("/units?open={id}");
-    match units::update(&st.app, &c.actor, id, input).await {
-        Ok(_) => done(&c, &here),
-        Err(e) => back(&here, "err", &msg(c.tr, &e)),
-    }
+    settle(&c, &here, units::update(&st.app, &c.actor, id, input).await)
 }
 
 #[derive(Deserialize)]
@@ -802,10 +811,11 @@ async fn unit_move(
         return r;
     }
     let here = format!("/units?open={id}");
-    match units::move_to(&st.app, &c.actor, id, f.parent_id, f.version).await {
-        Ok(_) => done(&c, &here),
-        Err(e) => back(&here, "err", &msg(c.tr, &e)),
-    }
+    settle(
+        &c,
+        &here,
+        units::move_to(&st.app, &c.actor, id, f.parent_id, f.version).await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -830,10 +840,7 @@ async fn unit_active(
         active: Some(f.active),
         ..Default::default()
     };
-    match units::update(&st.app, &c.actor, id, input).await {
-        Ok(_) => done(&c, &here),
-        Err(e) => back(&here, "err", &msg(c.tr, &e)),
-    }
+    settle(&c, &here, units::update(&st.app, &c.actor, id, input).await)
 }
 
 // ---- users ----
@@ -1202,10 +1209,7 @@ async fn user_update(
         active: Some(f.active.is_some()),
         roles: Some(roles),
     };
-    match users::update(&st.app, &c.actor, id, input).await {
-        Ok(_) => done(&c, &here),
-        Err(e) => back(&here, "err", &msg(c.tr, &e)),
-    }
+    settle(&c, &here, users::update(&st.app, &c.actor, id, input).await)
 }
 
 #[derive(Deserialize)]
@@ -1224,10 +1228,11 @@ async fn user_reset(
         return r;
     }
     let here = format!("/users/{id}");
-    match users::reset_password(&st.app, &c.actor, id, &f.password).await {
-        Ok(()) => done(&c, &here),
-        Err(e) => back(&here, "err", &msg(c.tr, &e)),
-    }
+    settle(
+        &c,
+        &here,
+        users::reset_password(&st.app, &c.actor, id, &f.password).await,
+    )
 }
 
 // ---- audit ----
@@ -1599,8 +1604,9 @@ async fn token_revoke(
     if let Err(r) = c.check_csrf(&f.csrf) {
         return r;
     }
-    match auth::revoke_token(&st.app, &c.actor, id).await {
-        Ok(()) => done(&c, "/tokens"),
-        Err(e) => back("/tokens", "err", &msg(c.tr, &e)),
-    }
+    settle(
+        &c,
+        "/tokens",
+        auth::revoke_token(&st.app, &c.actor, id).await,
+    )
 }

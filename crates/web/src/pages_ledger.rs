@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::caller::PageCaller;
 use crate::i18n::Tr;
-use crate::pages::{Flash, back, done, home_crumb, layout, msg, not_found_page, render};
+use crate::pages::{Flash, back, done, home_crumb, layout, msg, not_found_page, render, settle};
 use askama::Template;
 use axum::Form;
 use axum::Router;
@@ -1102,10 +1102,11 @@ async fn item_edit(
         measures: Some(f.measures),
         ..Default::default()
     };
-    match svc::update_item(&st.app, &c.actor, id, input).await {
-        Ok(_) => done(&c, &here),
-        Err(e) => back(&here, "err", &msg(c.tr, &e)),
-    }
+    settle(
+        &c,
+        &here,
+        svc::update_item(&st.app, &c.actor, id, input).await,
+    )
 }
 
 async fn item_act(
@@ -1118,7 +1119,6 @@ async fn item_act(
         return r;
     }
     let here = format!("/items/{id}");
-    let tr = c.tr;
     let date =
         |field: &str| taizhang_domain::dates::parse(field, &f.date).map_err(ServiceError::from);
     let action = match f.action.as_str() {
@@ -1166,10 +1166,7 @@ async fn item_act(
         Ok(a) => svc::act(&st.app, &c.actor, id, f.version, a).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => done(&c, &here),
-        Err(e) => back(&here, "err", &msg(tr, &e)),
-    }
+    settle(&c, &here, result)
 }
 
 #[derive(Template)]
@@ -1309,12 +1306,12 @@ async fn webhook_add(
         Ok(u) => u,
         Err(e) => return back("/inbox#webhooks", "err", &msg(tr, &e)),
     };
-    match taizhang_service::remind::add_webhook(&st.app, &c.actor, unit.id, &f.kind, f.url.trim())
-        .await
-    {
-        Ok(_) => done(&c, "/inbox#webhooks"),
-        Err(e) => back("/inbox#webhooks", "err", &msg(tr, &e)),
-    }
+    settle(
+        &c,
+        "/inbox#webhooks",
+        taizhang_service::remind::add_webhook(&st.app, &c.actor, unit.id, &f.kind, f.url.trim())
+            .await,
+    )
 }
 
 async fn webhook_stop(
@@ -1326,10 +1323,11 @@ async fn webhook_stop(
     if let Err(r) = c.check_csrf(&f.csrf) {
         return r;
     }
-    match taizhang_service::remind::remove_webhook(&st.app, &c.actor, id).await {
-        Ok(()) => done(&c, "/inbox#webhooks"),
-        Err(e) => back("/inbox#webhooks", "err", &msg(c.tr, &e)),
-    }
+    settle(
+        &c,
+        "/inbox#webhooks",
+        taizhang_service::remind::remove_webhook(&st.app, &c.actor, id).await,
+    )
 }
 
 async fn inbox_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> Response {
@@ -1400,10 +1398,11 @@ async fn inbox_read(
     if let Err(r) = c.check_csrf(&f.csrf) {
         return r;
     }
-    match taizhang_service::remind::mark_read(&st.app, &c.actor, id).await {
-        Ok(()) => done(&c, "/inbox"),
-        Err(e) => back("/inbox", "err", &msg(c.tr, &e)),
-    }
+    settle(
+        &c,
+        "/inbox",
+        taizhang_service::remind::mark_read(&st.app, &c.actor, id).await,
+    )
 }
 
 #[derive(Template)]
@@ -1521,10 +1520,11 @@ async fn item_attach(
     let Some((name, bytes)) = file else {
         return back(&here, "err", c.tr.pick("请选择文件", "Choose a file"));
     };
-    match svc::attach(&st.app, &c.actor, id, &name, &bytes).await {
-        Ok(_) => done(&c, &here),
-        Err(e) => back(&here, "err", &msg(c.tr, &e)),
-    }
+    settle(
+        &c,
+        &here,
+        svc::attach(&st.app, &c.actor, id, &name, &bytes).await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -1551,8 +1551,9 @@ async fn item_cooperate(
         progress: f.progress,
         note: f.note,
     };
-    match svc::cooperate(&st.app, &c.actor, id, input).await {
-        Ok(_) => done(&c, &here),
-        Err(e) => back(&here, "err", &msg(c.tr, &e)),
-    }
+    settle(
+        &c,
+        &here,
+        svc::cooperate(&st.app, &c.actor, id, input).await,
+    )
 }
