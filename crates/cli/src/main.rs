@@ -198,6 +198,12 @@ enum TemplateCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The school statistics template (学校基础数据, one row per school per 学年); a path
+    /// ending in .csv writes the CSV headers instead.
+    Schools {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -208,6 +214,20 @@ enum ImportCmd {
         /// Ledger id or exact name
         #[arg(long)]
         ledger: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Import school statistics for a 学年 from .xlsx or .csv (UTF-8 or GBK). Schools are
+    /// matched by 学校标识码 and created under their county when new; returns become
+    /// 已报送 (submitted), or 已审核 with --approve.
+    Schools {
+        file: PathBuf,
+        /// The 学年 by its first year: 2024 is 2024-25.
+        #[arg(long)]
+        year: String,
+        /// Approve the imported returns at once (the data are the official statistics).
+        #[arg(long)]
+        approve: bool,
         #[command(flatten)]
         db: DbArg,
     },
@@ -565,6 +585,31 @@ async fn run(cli: Cli) -> Result<u8, Fail> {
         Cmd::Import {
             cmd: ImportCmd::Ledger { file, ledger, db },
         } => import_ledger(&file, &ledger, &db.db).await,
+        Cmd::Template {
+            cmd: TemplateCmd::Schools { out },
+        } => {
+            use taizhang_service::schools_import as si;
+            let bytes = if out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+            {
+                taizhang_office::table::write_csv(si::SCHOOL_COLUMNS, &[])
+            } else {
+                si::template().map_err(|e| Fail(e.to_string(), 2))?
+            };
+            std::fs::write(&out, bytes)?;
+            println!("wrote the school statistics template to {}", out.display());
+            Ok(0)
+        }
+        Cmd::Import {
+            cmd:
+                ImportCmd::Schools {
+                    file,
+                    year,
+                    approve,
+                    db,
+                },
+        } => import_schools(&file, &year, approve, &db.db).await,
         Cmd::Export {
             cmd: ExportCmd::Ledger { ledger, out, db },
         } => {
@@ -817,6 +862,60 @@ async fn find_ledger(
             ServiceError::NotFound => Fail(format!("no ledger '{l}' / 找不到台账“{l}”"), 2),
             other => other.into(),
         })
+}
+
+pub(crate) async fn import_schools(
+    file: &std::path::Path,
+    year: &str,
+    approve: bool,
+    db: &str,
+) -> Result<u8, Fail> {
+    use taizhang_service::ledger_excel::ImportError;
+    use taizhang_service::schools_import as si;
+    let bytes =
+        std::fs::read(file).map_err(|e| Fail(format!("cannot read {}: {e}", file.display()), 2))?;
+    let app = App::new(open(db).await?);
+    let sys = Actor::system("cli-import");
+    let csv = si::looks_like_csv(&bytes);
+    let sheet = tokio::task::spawn_blocking(move || si::read(&bytes, csv))
+        .await
+        .map_err(|e| Fail(e.to_string(), 2))?
+        .map_err(|e| Fail(format!("{}: {e}", file.display()), 2))?;
+    match si::import(&app, &sys, year, sheet, approve).await {
+        Ok(s) => {
+            for w in &s.warnings {
+                eprintln!("  第{}行 row {}: {}", w.row, w.row, w.message);
+            }
+            println!(
+                "imported {} schools for {year} ({} new, {} updated), state {} / 已导入{}所学校({}学年,新建{}所)",
+                s.rows, s.created, s.updated, s.state, s.rows, year, s.created
+            );
+            Ok(0)
+        }
+        Err(ImportError::Cells(errors)) => {
+            eprintln!(
+                "nothing was imported: {} bad cells / 未导入任何数据,共{}处错误:",
+                errors.len(),
+                errors.len()
+            );
+            for e in errors.iter().take(200) {
+                eprintln!(
+                    "  第{}行 row {} · {} · “{}”: {} / {}",
+                    e.row, e.row, e.column, e.value, e.reason, e.reason_en
+                );
+            }
+            if errors.len() > 200 {
+                eprintln!(
+                    "  … and {} more / 另有{}处",
+                    errors.len() - 200,
+                    errors.len() - 200
+                );
+            }
+            Ok(1)
+        }
+        Err(ImportError::File(e)) => Err(Fail(e.to_string(), 2)),
+        Err(ImportError::Service(e)) => Err(e.into()),
+    }
 }
 
 pub(crate) async fn import_ledger(

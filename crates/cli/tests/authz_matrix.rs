@@ -146,6 +146,49 @@ impl World {
         .id
     }
 
+    /// A primary school under the side's unit; with `submitted`, its 2024 data are saved and
+    /// submitted (awaiting 审核).
+    async fn fresh_school(&self, side: Side, submitted: bool) -> i64 {
+        let n = next();
+        let sys = taizhang_service::Actor::system("test");
+        let s = taizhang_service::units::create(
+            &self.t.app,
+            &sys,
+            taizhang_service::units::CreateUnit {
+                parent_id: Some(self.side_unit(side).id),
+                code: format!("S{n}"),
+                name: format!("学校{n}"),
+                kind: "school".into(),
+                stage: Some("primary".into()),
+                rural: false,
+                attrs: None,
+                sort_order: 0,
+            },
+        )
+        .await
+        .expect("school");
+        if submitted {
+            let e = |element: &str, value: f64| taizhang_service::indicators::Entry {
+                stage: "primary".into(),
+                element: element.into(),
+                value,
+            };
+            taizhang_service::indicators::save(
+                &self.t.app,
+                &sys,
+                s.id,
+                "2024",
+                &[e("students", 300.0), e("classes", 8.0)],
+            )
+            .await
+            .expect("save");
+            taizhang_service::indicators::transition(&self.t.app, &sys, s.id, "2024", "submit", "")
+                .await
+                .expect("submit");
+        }
+        s.id
+    }
+
     async fn fresh_user(&self, side: Side) -> i64 {
         let n = next();
         user(
@@ -507,6 +550,68 @@ async fn cell(
                 write(c, side, 200),
             )
         }
+        ("GET", "/api/v1/standards") | ("GET", "/api/v1/schools-template.xlsx") => {
+            (p, None, if c == Caller::Anonymous { 401 } else { 200 })
+        }
+        ("GET", "/api/v1/returns") => (
+            format!("{p}?year=2024&under={}", w.side_unit(side).id),
+            None,
+            read(c, side),
+        ),
+        ("GET", "/api/v1/schools/{id}/data") => {
+            let id = w.fresh_school(side, true).await;
+            (
+                format!("{}?year=2024", p.replace("{id}", &id.to_string())),
+                None,
+                read(c, side),
+            )
+        }
+        ("PUT", "/api/v1/schools/{id}/data") => {
+            // 填报 is the clerk's (DataEnter): administrators who see the school get 403.
+            let id = w.fresh_school(side, false).await;
+            let body = json!({"year": "2024", "entries": [{"stage": "primary", "element": "students", "value": 120}]});
+            let expect = match c {
+                Caller::Anonymous => 401,
+                _ if sees(c, side) => 403,
+                _ => 404,
+            };
+            (p.replace("{id}", &id.to_string()), Some(body), expect)
+        }
+        ("POST", "/api/v1/schools/{id}/data/actions") => {
+            let id = w.fresh_school(side, true).await;
+            (
+                p.replace("{id}", &id.to_string()),
+                Some(json!({"year": "2024", "action": "approve"})),
+                write(c, side, 200),
+            )
+        }
+        ("GET", "/api/v1/units/{id}/evaluation") => (
+            format!(
+                "{}?standard=quality-2017&year=2024",
+                p.replace("{id}", &w.side_unit(side).id.to_string())
+            ),
+            None,
+            read(c, side),
+        ),
+        ("GET", "/api/v1/units/{id}/gaps") => (
+            format!(
+                "{}?standard=class-size&year=2024",
+                p.replace("{id}", &w.side_unit(side).id.to_string())
+            ),
+            None,
+            read(c, side),
+        ),
+        ("POST", "/api/v1/units/{id}/gaps") => (
+            p.replace("{id}", &w.side_unit(side).id.to_string()),
+            Some(json!({"standard": "class-size", "year": "2024", "deadline": "2099-12-31"})),
+            write(c, side, 201),
+        ),
+        ("POST", "/api/v1/schools/import") => (
+            format!("{p}?year=2024"),
+            Some(json!({"__schools_csv": w.side_unit(side).name})),
+            // The import is 填报 (DataEnter); the matrix's administrators lack it.
+            if c == Caller::Anonymous { 401 } else { 403 },
+        ),
         _ => panic!("route {method} {path} has no entry in the authorisation matrix: add one"),
     }
 }
@@ -570,12 +675,28 @@ async fn run_matrix(backend: taizhang_store::Backend) {
                     .as_ref()
                     .and_then(|b| b.get("__raw_pdf"))
                     .map(|_| b"%PDF-1.4 evidence".to_vec());
+                let schools_csv = body
+                    .as_ref()
+                    .and_then(|b| b.get("__schools_csv"))
+                    .and_then(|v| v.as_str())
+                    .map(|county| {
+                        let mut row = vec![String::new(); 30];
+                        row[0] = format!("M{}", next());
+                        row[1] = "导入的学校".into();
+                        row[2] = county.into();
+                        row[3] = "小学".into();
+                        taizhang_office::table::write_csv(
+                            taizhang_service::schools_import::SCHOOL_COLUMNS,
+                            &[row],
+                        )
+                    });
                 let xlsx = body
                     .as_ref()
                     .and_then(|b| b.get("__xlsx_lead"))
                     .and_then(|v| v.as_str())
                     .map(xlsx_one_row)
-                    .or(raw_pdf);
+                    .or(raw_pdf)
+                    .or(schools_csv);
                 let (status, resp) = if let Some(bytes) = xlsx {
                     match w.sessions.iter().find(|(k, _)| *k == c) {
                         Some((_, s)) => s.call_raw(r.method, &path, bytes).await,
@@ -694,6 +815,14 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/ledgers/{id}/bulk-assign",
         "/api/v1/webhooks",
         "/api/v1/webhooks/{id}",
+        "/api/v1/standards",
+        "/api/v1/returns",
+        "/api/v1/schools/{id}/data",
+        "/api/v1/schools/{id}/data/actions",
+        "/api/v1/units/{id}/evaluation",
+        "/api/v1/units/{id}/gaps",
+        "/api/v1/schools-template.xlsx",
+        "/api/v1/schools/import",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

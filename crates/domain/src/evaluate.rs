@@ -19,6 +19,7 @@ pub fn stages_of(kind: &str) -> &'static [&'static str] {
         "nine_year" => &["primary", "junior"],
         "complete_secondary" | "complete" => &["junior", "senior"],
         "twelve_year" => &["primary", "junior", "senior"],
+        "senior" => &["senior"],
         _ => &[],
     }
 }

@@ -15,5 +15,6 @@ pub mod role;
 pub mod scope;
 pub mod standards;
 pub mod unit;
+pub mod validate;
 
 pub use error::{DomainError, FieldError};

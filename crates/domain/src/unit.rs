@@ -129,10 +129,14 @@ pub enum SchoolStage {
     Vocational,
     /// 特教
     Special,
+    /// 十二年一贯制
+    TwelveYear,
+    /// 教学点 (a small village site teaching the lower primary grades)
+    TeachingPoint,
 }
 
 impl SchoolStage {
-    pub const ALL: [SchoolStage; 8] = [
+    pub const ALL: [SchoolStage; 10] = [
         SchoolStage::Kindergarten,
         SchoolStage::Primary,
         SchoolStage::Junior,
@@ -141,6 +145,8 @@ impl SchoolStage {
         SchoolStage::Senior,
         SchoolStage::Vocational,
         SchoolStage::Special,
+        SchoolStage::TwelveYear,
+        SchoolStage::TeachingPoint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -153,6 +159,8 @@ impl SchoolStage {
             SchoolStage::Senior => "senior",
             SchoolStage::Vocational => "vocational",
             SchoolStage::Special => "special",
+            SchoolStage::TwelveYear => "twelve_year",
+            SchoolStage::TeachingPoint => "teaching_point",
         }
     }
 
@@ -166,6 +174,8 @@ impl SchoolStage {
             SchoolStage::Senior => "高中",
             SchoolStage::Vocational => "中职",
             SchoolStage::Special => "特教",
+            SchoolStage::TwelveYear => "十二年一贯制",
+            SchoolStage::TeachingPoint => "教学点",
         }
     }
 
@@ -179,6 +189,8 @@ impl SchoolStage {
             SchoolStage::Senior => "Senior secondary",
             SchoolStage::Vocational => "Vocational",
             SchoolStage::Special => "Special education",
+            SchoolStage::TwelveYear => "Twelve-year",
+            SchoolStage::TeachingPoint => "Teaching point",
         }
     }
 
@@ -187,7 +199,7 @@ impl SchoolStage {
             FieldError::new(
                 "invalid_value",
                 field,
-                format!("学段“{s}”无效,应为:幼儿园、小学、初中、九年一贯制、完全中学、高中、中职、特教"),
+                format!("学段“{s}”无效,应为:幼儿园、小学、初中、九年一贯制、完全中学、高中、中职、特教、十二年一贯制、教学点"),
                 format!(
                     "unknown school stage '{s}', expected one of: {}",
                     Self::ALL.map(|k| k.as_str()).join(", ")

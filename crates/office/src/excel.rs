@@ -178,7 +178,7 @@ fn cell_text(d: &Data) -> String {
     }
 }
 
-fn check_header(header: &[String], columns: &[Column]) -> Result<(), ExcelError> {
+pub(crate) fn check_header(header: &[String], columns: &[Column]) -> Result<(), ExcelError> {
     for (i, col) in columns.iter().enumerate() {
         // A template from before an optional trailing column was added still reads.
         if i > 0

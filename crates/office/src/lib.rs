@@ -3,3 +3,4 @@
 //! checker will live here too.
 
 pub mod excel;
+pub mod table;

@@ -386,6 +386,7 @@ pub async fn load(app: &App) -> Result<usize> {
         tx.commit().await?;
     }
     crate::demo_ledger::load(app, &depts[0], &depts[1], &teams, &town_units).await?;
+    crate::demo_schools::load(app).await?;
     Ok(n)
 }
 

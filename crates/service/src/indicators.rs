@@ -12,7 +12,7 @@ use taizhang_domain::standards::{self, Standard};
 use taizhang_store::indicators as store;
 
 /// A 学年 as users name it: `2024` (the year it starts).
-fn check_period(period: &str) -> Result<String> {
+pub(crate) fn check_period(period: &str) -> Result<String> {
     let p = period.trim();
     match p.parse::<i32>() {
         Ok(y) if (2000..=2100).contains(&y) && p.len() == 4 => Ok(p.to_string()),
@@ -219,6 +219,64 @@ pub async fn transition(
         )
         .into());
     }
+    if action == "submit" {
+        // 数据校验: a return with errors is not submitted; the errors are named.
+        let vs = store::values(
+            &mut tx,
+            &taizhang_domain::scope::Scope::everything(),
+            &school.path,
+            &period,
+            true,
+        )
+        .await?;
+        let entries: Vec<Entry> = vs
+            .into_iter()
+            .filter(|v| v.unit_id == unit_id)
+            .map(|v| Entry {
+                stage: v.stage,
+                element: v.element,
+                value: v.value,
+            })
+            .collect();
+        let (per_stage, whole) = split(&entries);
+        let errors: Vec<_> = taizhang_domain::validate::check(
+            &taizhang_domain::validate::builtin(),
+            &standards::elements(),
+            &per_stage,
+            &whole,
+        )
+        .into_iter()
+        .filter(|f| f.importance == "error")
+        .collect();
+        if !errors.is_empty() {
+            let list = errors
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{}{}{}",
+                        f.rule,
+                        if f.stage.is_empty() {
+                            String::new()
+                        } else {
+                            format!("({})", stage_label(&f.stage))
+                        },
+                        f.message
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(";");
+            return Err(FieldError::new(
+                "validation_failed",
+                "values",
+                format!("数据校验未通过,不能报送:{list}"),
+                format!(
+                    "{} validation errors: fix them before submitting",
+                    errors.len()
+                ),
+            )
+            .into());
+        }
+    }
     if action == "return" && reason.trim().is_empty() {
         return Err(FieldError::new(
             "reason_required",
@@ -285,7 +343,11 @@ pub async fn evaluate(
                 SchoolData {
                     code: s.code.clone(),
                     name: s.name.clone(),
-                    county: county.name.clone(),
+                    // 所属区县 as imported, else the unit evaluated.
+                    county: serde_json::from_str::<serde_json::Value>(&s.attrs)
+                        .ok()
+                        .and_then(|a| a.get("county")?.as_str().map(str::to_string))
+                        .unwrap_or_else(|| county.name.clone()),
                     kind: s.stage.clone().unwrap_or_default(),
                     ..Default::default()
                 },
@@ -319,9 +381,17 @@ pub async fn evaluate(
         .values()
         .filter(|s| s.per_stage.is_empty() && s.school.is_empty())
     {
+        let kind = if s.kind == "complete" {
+            "complete_secondary"
+        } else {
+            s.kind.as_str()
+        };
+        let in_scope = std.scope.kinds.iter().any(|k| k == kind) || kind == "teaching_point";
         out.excluded.push((
             s.code.clone(),
-            if include_unapproved {
+            if !in_scope {
+                format!("学校类型“{}”不在评估范围", s.kind)
+            } else if include_unapproved {
                 "尚未填报".to_string()
             } else {
                 "尚无审核通过的数据".to_string()
@@ -329,4 +399,461 @@ pub async fn evaluate(
         ));
     }
     Ok(out)
+}
+
+/// One gap of an evaluation as a rectification item (查漏补缺 → 整改台账): its number in the
+/// ledger is `学校标识码-学段-指标` (or `县域-学段-指标`), so the same gap is raised once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    pub number: String,
+    pub title: String,
+    pub requirements: String,
+    pub lead_unit_id: i64,
+    /// The item raised for it, if any, and its state.
+    pub item_id: Option<i64>,
+    pub item_state: Option<String>,
+}
+
+/// Gap items of an evaluation and how they stand now.
+#[derive(Debug, Clone, Serialize)]
+pub struct GapReport {
+    pub ledger_id: Option<i64>,
+    pub ledger_name: String,
+    /// Gaps of the evaluation now (each with its item, if raised).
+    pub open: Vec<Gap>,
+    /// Items raised earlier whose indicator is met now (re-evaluated after new data).
+    pub now_met: Vec<Gap>,
+    /// Items created by this call.
+    pub created: usize,
+}
+
+fn stage_label(stage: &str) -> &'static str {
+    match stage {
+        "primary" => "小学",
+        "junior" => "初中",
+        "senior" => "高中",
+        _ => "",
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The gaps of an evaluation: failed school indicators and failed county indicators.
+fn gaps_of(
+    std: &Standard,
+    period: &str,
+    ev: &Evaluation,
+    school_ids: &BTreeMap<String, i64>,
+    county: &taizhang_store::units::Unit,
+) -> Vec<Gap> {
+    let name_of = |code: &str| {
+        std.indicators
+            .iter()
+            .find(|i| i.code == code)
+            .map(|i| (i.name.clone(), i.unit.clone(), i.clause.clone()))
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for s in &ev.schools {
+        for r in &s.indicators {
+            if r.met != Some(false) {
+                continue;
+            }
+            let (name, unit, clause) = name_of(&r.code);
+            let st = stage_label(&s.stage);
+            out.push(Gap {
+                number: format!("{}-{}-{}", s.code, st, r.code),
+                title: format!("{}{}“{}”未达标", s.name, st, name),
+                requirements: format!(
+                    "{period}学年实际值{}{unit},达标值{}{unit},差距{}{unit}{}。依据:{clause}。",
+                    r.value.map(fmt_num).unwrap_or_default(),
+                    r.threshold.map(fmt_num).unwrap_or_default(),
+                    r.gap.map(fmt_num).unwrap_or_default(),
+                    r.floor
+                        .map(|f| format!(",基本值(85%){}{unit}", fmt_num(f)))
+                        .unwrap_or_default(),
+                ),
+                lead_unit_id: school_ids.get(&s.code).copied().unwrap_or(county.id),
+                item_id: None,
+                item_state: None,
+            });
+        }
+    }
+    for c in &ev.county {
+        if c.pass != Some(false) {
+            continue;
+        }
+        let (name, unit, _) = name_of(&c.indicator);
+        let st = stage_label(&c.stage);
+        let what = match c.cv {
+            Some(cv) if std.county_rule.kind != "ratio_of_sums" => format!(
+                "差异系数{},上限{}",
+                fmt_num_3(cv),
+                c.threshold.map(fmt_num_3).unwrap_or_default()
+            ),
+            _ => format!(
+                "县域值{}{unit},标准{}{unit}",
+                c.mean.map(fmt_num).unwrap_or_default(),
+                c.threshold.map(fmt_num).unwrap_or_default()
+            ),
+        };
+        out.push(Gap {
+            number: format!("县域-{st}-{}", c.indicator),
+            title: format!("{}{st}“{name}”县域未达标", c.county),
+            requirements: format!("{period}学年{what}。依据:{}。", std.county_rule.clause),
+            lead_unit_id: county.id,
+            item_id: None,
+            item_state: None,
+        });
+    }
+    out
+}
+
+fn fmt_num_3(v: f64) -> String {
+    format!("{v:.3}")
+}
+
+fn gap_ledger_name(std: &Standard, period: &str, county: &str) -> String {
+    format!("{county}{period}学年{}查漏补缺整改台账", std.name)
+}
+
+/// The evaluation's gaps and, if the gap ledger exists, the items raised for them, including
+/// items whose indicator is met now.
+pub async fn gaps(
+    app: &App,
+    actor: &Actor,
+    standard_id: &str,
+    period: &str,
+    county_id: i64,
+) -> Result<GapReport> {
+    let std = standard(standard_id)?;
+    let period = check_period(period)?;
+    let ev = evaluate(app, actor, standard_id, &period, county_id, false).await?;
+    let mut c = app.store.conn().await?;
+    let scope = actor.scope(Permission::DataRead);
+    let county = taizhang_store::units::get(&mut c, &scope, county_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let school_ids: BTreeMap<String, i64> = store::schools(&mut c, &scope, &county.path, &period)
+        .await?
+        .into_iter()
+        .map(|s| (s.code, s.id))
+        .collect();
+    drop(c);
+    let mut open = gaps_of(&std, &period, &ev, &school_ids, &county);
+    let ledger_name = gap_ledger_name(&std, &period, &county.name);
+    let ledger = crate::ledger::list_ledgers(app, actor)
+        .await?
+        .into_iter()
+        .find(|l| l.name == ledger_name && l.owner_unit_id == county.id);
+    let mut now_met = Vec::new();
+    if let Some(l) = &ledger {
+        let (items, _) = crate::ledger::list_items(
+            app,
+            actor,
+            &taizhang_store::ledger::ItemFilter {
+                ledger_id: Some(l.id),
+                limit: 10_000,
+                ..Default::default()
+            },
+        )
+        .await?;
+        for it in items {
+            let it = it.item;
+            if let Some(g) = open.iter_mut().find(|g| g.number == it.number) {
+                g.item_id = Some(it.id);
+                g.item_state = Some(it.state.clone());
+            } else {
+                now_met.push(Gap {
+                    number: it.number.clone(),
+                    title: it.title.clone(),
+                    requirements: it.requirements.clone(),
+                    lead_unit_id: it.lead_unit_id,
+                    item_id: Some(it.id),
+                    item_state: Some(it.state.clone()),
+                });
+            }
+        }
+    }
+    Ok(GapReport {
+        ledger_id: ledger.map(|l| l.id),
+        ledger_name,
+        open,
+        now_met,
+        created: 0,
+    })
+}
+
+/// 查漏补缺: raises one rectification item per gap not raised yet, in the evaluation's gap
+/// ledger (created, owned by the evaluated unit, on first use), led by the school (or the
+/// county for a county indicator), due `deadline` and assigned at once.
+pub async fn raise_gaps(
+    app: &App,
+    actor: &Actor,
+    standard_id: &str,
+    period: &str,
+    county_id: i64,
+    deadline: &str,
+) -> Result<GapReport> {
+    let mut report = gaps(app, actor, standard_id, period, county_id).await?;
+    let std = standard(standard_id)?;
+    // Only a supervisor over the county may raise items (the ledger checks it too).
+    let county = {
+        let mut c = app.store.conn().await?;
+        taizhang_store::units::get(&mut c, &actor.scope(Permission::DataRead), county_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?
+    };
+    if !actor
+        .scope(Permission::ItemSupervise)
+        .contains(county.id, &county.path, None)
+    {
+        return Err(ServiceError::Forbidden);
+    }
+    taizhang_domain::dates::parse("deadline", deadline)?;
+    if report.open.iter().all(|g| g.item_id.is_some()) {
+        return Ok(report);
+    }
+    let ledger_id = match report.ledger_id {
+        Some(id) => id,
+        None => {
+            crate::ledger::create_ledger(
+                app,
+                actor,
+                crate::ledger::CreateLedger {
+                    name: report.ledger_name.clone(),
+                    kind: "整改".into(),
+                    owner_unit_id: county.id,
+                    period: period.to_string(),
+                    yellow_days: None,
+                },
+            )
+            .await?
+            .id
+        }
+    };
+    report.ledger_id = Some(ledger_id);
+    for g in report.open.iter_mut().filter(|g| g.item_id.is_none()) {
+        let v = crate::ledger::create_item(
+            app,
+            actor,
+            ledger_id,
+            crate::ledger::CreateItem {
+                number: Some(g.number.clone()),
+                source: "督查检查".into(),
+                category: "查漏补缺".into(),
+                title: g.title.clone(),
+                requirements: g.requirements.clone(),
+                subject: std.name.clone(),
+                lead_unit_id: g.lead_unit_id,
+                deadline: Some(deadline.to_string()),
+                assign: true,
+                ..Default::default()
+            },
+        )
+        .await?;
+        g.item_id = Some(v.item.id);
+        g.item_state = Some(v.item.state.clone());
+        report.created += 1;
+    }
+    Ok(report)
+}
+
+/// A school's return for a year as the 填报 page shows it: values, state, the validation
+/// findings (数据校验) and the values whose change since last year stands out (异常值提示).
+#[derive(Debug, Clone, Serialize)]
+pub struct SchoolReturn {
+    pub unit_id: i64,
+    pub code: String,
+    pub name: String,
+    /// The school type (`primary`, `nine_year` …) and its stages.
+    pub kind: String,
+    pub stages: Vec<String>,
+    pub period: String,
+    pub ret: Option<store::Return>,
+    pub values: Vec<Entry>,
+    pub last_year: Vec<Entry>,
+    pub findings: Vec<taizhang_domain::validate::Finding>,
+    pub outliers: Vec<taizhang_domain::validate::Outlier>,
+}
+
+fn split(
+    values: &[Entry],
+) -> (
+    BTreeMap<String, BTreeMap<String, f64>>,
+    BTreeMap<String, f64>,
+) {
+    let mut per_stage: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut school = BTreeMap::new();
+    for e in values {
+        if e.stage.is_empty() {
+            school.insert(e.element.clone(), e.value);
+        } else {
+            per_stage
+                .entry(e.stage.clone())
+                .or_default()
+                .insert(e.element.clone(), e.value);
+        }
+    }
+    (per_stage, school)
+}
+
+fn prev_period(period: &str, back: i32) -> String {
+    period
+        .parse::<i32>()
+        .map(|y| (y - back).to_string())
+        .unwrap_or_default()
+}
+
+/// Each school's relative changes from `from` to `to`, by `stage.element`, among the schools
+/// under `path` (any state: only the median and spread are used, no school's figure is shown).
+async fn changes_under(
+    c: &mut impl taizhang_store::AsConn,
+    path: &str,
+    from: &str,
+    to: &str,
+    except: i64,
+) -> Result<BTreeMap<String, Vec<f64>>> {
+    let all = taizhang_domain::scope::Scope::everything();
+    let a = store::values(c, &all, path, from, true).await?;
+    let b = store::values(c, &all, path, to, true).await?;
+    let before: BTreeMap<(i64, String, String), f64> = a
+        .into_iter()
+        .map(|v| ((v.unit_id, v.stage, v.element), v.value))
+        .collect();
+    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for v in b {
+        if v.unit_id == except {
+            continue;
+        }
+        if let Some(x) = before
+            .get(&(v.unit_id, v.stage.clone(), v.element.clone()))
+            .and_then(|b| taizhang_domain::validate::change(*b, v.value))
+        {
+            out.entry(format!("{}.{}", v.stage, v.element))
+                .or_default()
+                .push(x);
+        }
+    }
+    Ok(out)
+}
+
+/// The 填报 view of a school's return.
+pub async fn school_return(
+    app: &App,
+    actor: &Actor,
+    unit_id: i64,
+    period: &str,
+) -> Result<SchoolReturn> {
+    let period = check_period(period)?;
+    let scope = actor.scope(Permission::DataRead);
+    let mut c = app.store.conn().await?;
+    let school = taizhang_store::units::get(&mut c, &scope, unit_id)
+        .await?
+        .filter(|u| u.kind == "school")
+        .ok_or(ServiceError::NotFound)?;
+    let ret = store::get_return(&mut c, unit_id, &period).await?;
+    let own = |vs: Vec<store::Value>| -> Vec<Entry> {
+        vs.into_iter()
+            .filter(|v| v.unit_id == unit_id)
+            .map(|v| Entry {
+                stage: v.stage,
+                element: v.element,
+                value: v.value,
+            })
+            .collect()
+    };
+    let values = own(store::values(&mut c, &scope, &school.path, &period, true).await?);
+    let last = prev_period(&period, 1);
+    let last_year = own(store::values(&mut c, &scope, &school.path, &last, true).await?);
+    let (per_stage, whole) = split(&values);
+    let findings = taizhang_domain::validate::check(
+        &taizhang_domain::validate::builtin(),
+        &standards::elements(),
+        &per_stage,
+        &whole,
+    );
+    // Reference: the other schools under the same parent, this year if five or more have
+    // reported, else last year's changes.
+    let parent_path = school
+        .path
+        .trim_end_matches('/')
+        .rsplit_once('/')
+        .map(|(p, _)| format!("{p}/"))
+        .unwrap_or_else(|| "/".into());
+    let mut reference = changes_under(&mut c, &parent_path, &last, &period, unit_id).await?;
+    if reference.values().all(|v| v.len() < 5) {
+        reference = changes_under(
+            &mut c,
+            &parent_path,
+            &prev_period(&period, 2),
+            &last,
+            unit_id,
+        )
+        .await?;
+    }
+    drop(c);
+    let mut outliers = Vec::new();
+    for e in &values {
+        let key = format!("{}.{}", e.stage, e.element);
+        let Some(before) = last_year
+            .iter()
+            .find(|l| l.stage == e.stage && l.element == e.element)
+        else {
+            continue;
+        };
+        if let Some(o) = reference.get(&key).and_then(|r| {
+            taizhang_domain::validate::outlier_against(&key, before.value, e.value, r, 3.5)
+        }) {
+            outliers.push(o);
+        }
+    }
+    let kind = school.stage.clone().unwrap_or_default();
+    Ok(SchoolReturn {
+        unit_id,
+        code: school.code,
+        name: school.name,
+        stages: evaluate::stages_of(&kind)
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        kind,
+        period,
+        ret,
+        values,
+        last_year,
+        findings,
+        outliers,
+    })
+}
+
+/// The schools in the caller's scope (under `under`, if given) with their return's state for
+/// a year: the 审核 list.
+pub async fn returns(
+    app: &App,
+    actor: &Actor,
+    period: &str,
+    under: Option<i64>,
+) -> Result<Vec<store::SchoolRow>> {
+    let period = check_period(period)?;
+    let scope = actor.scope(Permission::DataRead);
+    let mut c = app.store.conn().await?;
+    let path = match under {
+        Some(id) => {
+            taizhang_store::units::get(&mut c, &scope, id)
+                .await?
+                .ok_or(ServiceError::NotFound)?
+                .path
+        }
+        None => "/".to_string(),
+    };
+    Ok(store::schools(&mut c, &scope, &path, &period).await?)
+}
+
+/// The standards an evaluation can use (the built-in presets).
+pub fn list_standards() -> Vec<Standard> {
+    standards::presets()
 }

@@ -7,11 +7,13 @@ pub mod auth;
 pub mod calendar;
 pub mod demo;
 pub mod demo_ledger;
+pub mod demo_schools;
 mod error;
 pub mod indicators;
 pub mod ledger;
 pub mod ledger_excel;
 pub mod remind;
+pub mod schools_import;
 pub mod error_fmt {
     pub use crate::error::fmt_time;
 }

@@ -42,6 +42,8 @@ pub struct SchoolRow {
     pub path: String,
     pub stage: Option<String>,
     pub state: Option<String>,
+    /// The unit's attributes (JSON); an imported school carries its 所属区县 as `county`.
+    pub attrs: String,
 }
 
 /// Replaces a school's values for a period (all of them, in the caller's transaction).
@@ -136,7 +138,7 @@ pub async fn schools(
         "u.kind = 'school' AND u.active = TRUE AND u.path >= {a} AND u.path < {b}"
     ));
     let sql = format!(
-        "SELECT u.id, u.code, u.name, u.path, u.stage, r.state FROM units u \
+        "SELECT u.id, u.code, u.name, u.path, u.stage, r.state, u.attrs FROM units u \
          LEFT JOIN indicator_returns r ON r.unit_id = u.id AND r.period = {p}{} ORDER BY u.path",
         f.where_sql()
     );
@@ -210,6 +212,147 @@ pub async fn set_return(
     };
     if n == 0 {
         return Err(StoreError::StaleVersion { expected: version });
+    }
+    Ok(())
+}
+
+/// The returns of these schools for a period.
+pub async fn returns_of(
+    c: &mut impl AsConn,
+    unit_ids: &[i64],
+    period: &str,
+) -> Result<Vec<Return>> {
+    let mut out = Vec::new();
+    for chunk in unit_ids.chunks(500) {
+        let mut f = Filter::default();
+        let p = f.arg(Arg::Str(period.to_string()));
+        let ph: Vec<String> = chunk.iter().map(|id| f.arg(Arg::I64(*id))).collect();
+        let sql = crate::sql::for_backend(
+            c,
+            format!(
+                "SELECT unit_id, period, state, note, submitted_by, submitted_at, approved_by, approved_at, \
+                 version, updated_at FROM indicator_returns WHERE period = {p} AND unit_id IN ({})",
+                ph.join(", ")
+            ),
+        );
+        out.extend(run!(c, |x| bind_all!(
+            sqlx::query_as::<_, Return>(AssertSqlSafe(sql)),
+            &f.args
+        )
+        .fetch_all(&mut *x)
+        .await?));
+    }
+    Ok(out)
+}
+
+/// Replaces the values of many schools for a period, in the caller's transaction: each
+/// school's old values go, the given ones are written.
+pub async fn replace_values_many(
+    c: &mut impl AsConn,
+    period: &str,
+    values: &[(i64, String, String, f64)],
+) -> Result<()> {
+    let mut ids: Vec<i64> = values.iter().map(|v| v.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let mut f = Filter::default();
+        let p = f.arg(Arg::Str(period.to_string()));
+        let ph: Vec<String> = chunk.iter().map(|id| f.arg(Arg::I64(*id))).collect();
+        let sql = crate::sql::for_backend(
+            c,
+            format!(
+                "DELETE FROM indicator_values WHERE period = {p} AND unit_id IN ({})",
+                ph.join(", ")
+            ),
+        );
+        run!(c, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
+            .execute(&mut *x)
+            .await?
+            .rows_affected());
+    }
+    for chunk in values.chunks(1000) {
+        let mut f = Filter::default();
+        let rows = crate::sql::values_rows(
+            &mut f,
+            chunk.iter().map(|(unit_id, stage, element, value)| {
+                vec![
+                    Arg::I64(*unit_id),
+                    Arg::Str(period.to_string()),
+                    Arg::Str(stage.clone()),
+                    Arg::Str(element.clone()),
+                    Arg::F64(*value),
+                ]
+            }),
+        );
+        let sql = crate::sql::for_backend(
+            c,
+            format!(
+                "INSERT INTO indicator_values (unit_id, period, stage, element, value) VALUES {rows}"
+            ),
+        );
+        run!(c, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
+            .execute(&mut *x)
+            .await?
+            .rows_affected());
+    }
+    Ok(())
+}
+
+/// Sets many schools' returns for a period to `state` (creating them), as an import does:
+/// `submitted` or `approved`, by `who` at `now`.
+pub async fn set_returns_many(
+    c: &mut impl AsConn,
+    period: &str,
+    unit_ids: &[i64],
+    state: &str,
+    who: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    for chunk in unit_ids.chunks(500) {
+        let mut f = Filter::default();
+        let ph: Vec<String> = chunk.iter().map(|id| f.arg(Arg::I64(*id))).collect();
+        let sql = crate::sql::for_backend(
+            c,
+            format!(
+                "DELETE FROM indicator_returns WHERE unit_id IN ({}) AND period = ${}",
+                ph.join(", "),
+                chunk.len() + 1
+            ),
+        );
+        f.args.push(Arg::Str(period.to_string()));
+        run!(c, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
+            .execute(&mut *x)
+            .await?
+            .rows_affected());
+        let approved = state == "approved";
+        let mut f = Filter::default();
+        let rows = crate::sql::values_rows(
+            &mut f,
+            chunk.iter().map(|id| {
+                vec![
+                    Arg::I64(*id),
+                    Arg::Str(period.to_string()),
+                    Arg::Str(state.to_string()),
+                    Arg::OptI64(who),
+                    Arg::I64(now),
+                    Arg::OptI64(if approved { who } else { None }),
+                    Arg::OptI64(approved.then_some(now)),
+                    Arg::I64(now),
+                ]
+            }),
+        );
+        let sql = crate::sql::for_backend(
+            c,
+            format!(
+                "INSERT INTO indicator_returns (unit_id, period, state, submitted_by, submitted_at, \
+                 approved_by, approved_at, updated_at) VALUES {rows}"
+            ),
+        );
+        run!(c, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
+            .execute(&mut *x)
+            .await?
+            .rows_affected());
     }
     Ok(())
 }

@@ -382,3 +382,112 @@ pub async fn active_children(c: &mut impl AsConn, id: i64) -> Result<i64> {
     .await?);
     Ok(row.0)
 }
+
+/// Units with these codes (any scope; the caller checks scope on what comes back).
+pub async fn by_codes(c: &mut impl AsConn, codes: &[String]) -> Result<Vec<Unit>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(500) {
+        let mut f = Filter::default();
+        let ph: Vec<String> = chunk.iter().map(|s| f.arg(Arg::Str(s.clone()))).collect();
+        let sql = crate::sql::for_backend(
+            c,
+            format!(
+                "SELECT {COLS} FROM units u WHERE u.code IN ({})",
+                ph.join(", ")
+            ),
+        );
+        let rows = run!(c, |x| bind_all!(
+            sqlx::query_as::<_, Unit>(AssertSqlSafe(sql)),
+            &f.args
+        )
+        .fetch_all(&mut *x)
+        .await?);
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Inserts many units (each with its parent given) in a few statements and sets their paths;
+/// returns (code, id) of each.
+pub async fn insert_many(
+    c: &mut impl AsConn,
+    units: &[NewUnit],
+    now: i64,
+) -> Result<Vec<(String, i64)>> {
+    let mut out = Vec::with_capacity(units.len());
+    for chunk in units.chunks(500) {
+        let mut f2 = Filter::default();
+        let rows2 = crate::sql::values_rows(
+            &mut f2,
+            chunk.iter().map(|u| {
+                let (pid, depth) = match &u.parent {
+                    Some((id, _, d)) => (Some(*id), d + 1),
+                    None => (None, 0),
+                };
+                vec![
+                    Arg::OptI64(pid),
+                    Arg::I64(depth),
+                    Arg::Str(u.code.clone()),
+                    Arg::Str(u.name.clone()),
+                    Arg::Str(u.kind.clone()),
+                    Arg::OptStr(u.stage.clone()),
+                    Arg::Bool(u.rural),
+                    Arg::Str(u.attrs.clone()),
+                    Arg::I64(u.sort_order),
+                    Arg::I64(now),
+                    Arg::I64(now),
+                    Arg::Str(String::new()),
+                ]
+            }),
+        );
+        let sql = crate::sql::for_backend(
+            c,
+            format!(
+                "INSERT INTO units (parent_id, depth, code, name, kind, stage, rural, attrs, sort_order, \
+                 created_at, updated_at, path) VALUES {rows2} RETURNING code, id"
+            ),
+        );
+        let ids: Vec<(String, i64)> = run!(c, |x| bind_all!(
+            sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql)),
+            &f2.args
+        )
+        .fetch_all(&mut *x)
+        .await
+        .map_err(map_err)?);
+        out.extend(ids);
+    }
+    // Paths from the parents' paths and the new ids.
+    run!(c, |x| sqlx::query(
+        "UPDATE units SET path = (SELECT p.path FROM units p WHERE p.id = units.parent_id) \
+         || CAST(id AS TEXT) || '/' WHERE path = ''"
+    )
+    .execute(&mut *x)
+    .await?
+    .rows_affected());
+    Ok(out)
+}
+
+/// Active units with one of these names, or codes (any scope; the caller checks scope).
+pub async fn by_names_or_codes(c: &mut impl AsConn, keys: &[String]) -> Result<Vec<Unit>> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(400) {
+        let mut f = Filter::default();
+        let ph: Vec<String> = chunk.iter().map(|s| f.arg(Arg::Str(s.clone()))).collect();
+        let ph2: Vec<String> = chunk.iter().map(|s| f.arg(Arg::Str(s.clone()))).collect();
+        let sql = crate::sql::for_backend(
+            c,
+            format!(
+                "SELECT {COLS} FROM units u WHERE u.active = TRUE AND (u.name IN ({}) OR u.code IN ({}))",
+                ph.join(", "),
+                ph2.join(", ")
+            ),
+        );
+        out.extend(run!(c, |x| bind_all!(
+            sqlx::query_as::<_, Unit>(AssertSqlSafe(sql)),
+            &f.args
+        )
+        .fetch_all(&mut *x)
+        .await?));
+    }
+    Ok(out)
+}

@@ -119,9 +119,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     }
 }
 
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
-fn ok(v: impl serde::Serialize) -> ApiResult {
+pub(crate) fn ok(v: impl serde::Serialize) -> ApiResult {
     Ok(Json(v).into_response())
 }
 
@@ -132,7 +132,7 @@ struct Page<T> {
     items: Vec<T>,
 }
 
-fn created(v: impl serde::Serialize) -> ApiResult {
+pub(crate) fn created(v: impl serde::Serialize) -> ApiResult {
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
@@ -709,7 +709,7 @@ async fn items_act(
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
+pub(crate) fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
     let disposition = format!(
         "attachment; filename=\"export.xlsx\"; filename*=UTF-8''{}",
         filename
@@ -1327,6 +1327,97 @@ pub const ROUTES: &[Route] = &[
         "事项流转",
         "Apply a workflow action: assign, accept, report, submit, close, return, escalate, …",
         post(items_act)
+    ),
+    route!(
+        "GET",
+        "/api/v1/standards",
+        "indicators",
+        true,
+        "评估标准",
+        "The evaluation standards (built-in presets with thresholds and clauses)",
+        get(crate::api_indicators::standards_list)
+    ),
+    route!(
+        "GET",
+        "/api/v1/returns",
+        "indicators",
+        true,
+        "填报情况",
+        "Schools in scope with their return's state for a year (?year=2024&under=ID)",
+        get(crate::api_indicators::returns_list)
+    ),
+    route!(
+        "GET",
+        "/api/v1/schools/{id}/data",
+        "indicators",
+        true,
+        "学校填报数据",
+        "A school's data for a year with validation findings and year-on-year outliers",
+        get(crate::api_indicators::school_data)
+    ),
+    route!(
+        "PUT",
+        "/api/v1/schools/{id}/data",
+        "indicators",
+        true,
+        "保存填报数据",
+        "Replace a school's data for a year (draft returns only)",
+        axum::routing::put(crate::api_indicators::school_data_save)
+    ),
+    route!(
+        "POST",
+        "/api/v1/schools/{id}/data/actions",
+        "indicators",
+        true,
+        "报送/审核/退回",
+        "Submit, approve or return a school's data for a year",
+        post(crate::api_indicators::school_data_action)
+    ),
+    route!(
+        "GET",
+        "/api/v1/units/{id}/evaluation",
+        "indicators",
+        true,
+        "均衡评估",
+        "Evaluate the schools under a unit (?standard=&year=&include_unapproved=)",
+        get(crate::api_indicators::evaluation)
+    ),
+    route!(
+        "GET",
+        "/api/v1/units/{id}/gaps",
+        "indicators",
+        true,
+        "查漏补缺",
+        "An evaluation's gaps and the rectification items raised for them",
+        get(crate::api_indicators::gaps)
+    ),
+    route!(
+        "POST",
+        "/api/v1/units/{id}/gaps",
+        "indicators",
+        true,
+        "生成整改事项",
+        "Raise one rectification item per gap not raised yet",
+        post(crate::api_indicators::gaps_raise)
+    ),
+    route!(
+        "GET",
+        "/api/v1/schools-template.xlsx",
+        "indicators",
+        true,
+        "学校数据导入模板",
+        "The school statistics import template (.xlsx)",
+        get(crate::api_indicators::schools_template)
+    ),
+    route!(
+        "POST",
+        "/api/v1/schools/import",
+        "indicators",
+        true,
+        "导入学校数据",
+        "Import school statistics (.xlsx or .csv body) for ?year=; all rows or none",
+        post(crate::api_indicators::schools_import)
+            .layer(axum::extract::DefaultBodyLimit::max(200 << 20))
     ),
 ];
 

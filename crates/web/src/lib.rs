@@ -2,6 +2,7 @@
 //! server-rendered pages in 简体中文 / English, sessions, and static assets embedded in the binary.
 
 pub mod api;
+mod api_indicators;
 pub mod caller;
 pub mod error;
 pub mod i18n;

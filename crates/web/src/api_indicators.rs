@@ -1,0 +1,199 @@
+//! API handlers of the school indicators (均衡发展指标): 填报, 审核, evaluation, gaps into the
+//! ledger, the school statistics import. Routes are listed in [`crate::api::ROUTES`].
+
+use crate::AppState;
+use crate::api::{ApiJson, ApiQuery, ApiResult, Id, created, ok};
+use crate::caller::ApiCaller;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::json;
+use taizhang_service::indicators as ind;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YearQuery {
+    year: String,
+    #[serde(default)]
+    under: Option<i64>,
+}
+
+pub async fn returns_list(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<YearQuery>,
+) -> ApiResult {
+    ok(ind::returns(&st.app, &c.actor, &q.year, q.under).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnlyYear {
+    year: String,
+}
+
+pub async fn school_data(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiQuery(q): ApiQuery<OnlyYear>,
+) -> ApiResult {
+    ok(ind::school_return(&st.app, &c.actor, id, &q.year).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaveBody {
+    year: String,
+    entries: Vec<ind::Entry>,
+}
+
+pub async fn school_data_save(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<SaveBody>,
+) -> ApiResult {
+    ind::save(&st.app, &c.actor, id, &b.year, &b.entries).await?;
+    ok(ind::school_return(&st.app, &c.actor, id, &b.year).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    year: String,
+    action: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn school_data_action(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<ActionBody>,
+) -> ApiResult {
+    ok(ind::transition(&st.app, &c.actor, id, &b.year, &b.action, &b.reason).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalQuery {
+    standard: String,
+    year: String,
+    #[serde(default)]
+    include_unapproved: bool,
+}
+
+pub async fn evaluation(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiQuery(q): ApiQuery<EvalQuery>,
+) -> ApiResult {
+    ok(ind::evaluate(
+        &st.app,
+        &c.actor,
+        &q.standard,
+        &q.year,
+        id,
+        q.include_unapproved,
+    )
+    .await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GapQuery {
+    standard: String,
+    year: String,
+}
+
+pub async fn gaps(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiQuery(q): ApiQuery<GapQuery>,
+) -> ApiResult {
+    ok(ind::gaps(&st.app, &c.actor, &q.standard, &q.year, id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GapBody {
+    standard: String,
+    year: String,
+    deadline: String,
+}
+
+pub async fn gaps_raise(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    Id(id): Id,
+    ApiJson(b): ApiJson<GapBody>,
+) -> ApiResult {
+    created(ind::raise_gaps(&st.app, &c.actor, &b.standard, &b.year, id, &b.deadline).await?)
+}
+
+pub async fn standards_list(_c: ApiCaller) -> ApiResult {
+    ok(ind::list_standards())
+}
+
+pub async fn schools_template(_c: ApiCaller) -> ApiResult {
+    let bytes = taizhang_service::schools_import::template()
+        .map_err(|e| taizhang_service::ServiceError::Internal(e.to_string()))?;
+    Ok(crate::api::xlsx_response(
+        bytes,
+        "学校基础数据导入模板.xlsx",
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    year: String,
+    #[serde(default)]
+    approve: bool,
+}
+
+/// The outcome of a school import: 200 with the summary, or every bad cell (422).
+pub fn import_outcome(
+    r: Result<
+        taizhang_service::schools_import::Summary,
+        taizhang_service::ledger_excel::ImportError,
+    >,
+) -> ApiResult {
+    match r {
+        Ok(s) => ok(s),
+        Err(taizhang_service::ledger_excel::ImportError::Cells(errors)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "error": "bad_cells",
+                "message": format!("未导入任何数据:共{}处错误", errors.len()),
+                "message_en": format!("nothing was imported: {} bad cells", errors.len()),
+                "errors": errors,
+            })),
+        )
+            .into_response()),
+        Err(e) => crate::api::import_result(Err(e)),
+    }
+}
+
+pub async fn schools_import(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    use taizhang_service::ledger_excel::ImportError;
+    use taizhang_service::schools_import as si;
+    let csv = si::looks_like_csv(&body);
+    let sheet = match tokio::task::spawn_blocking(move || si::read(&body, csv)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return import_outcome(Err(ImportError::File(e))),
+        Err(e) => return Err(taizhang_service::ServiceError::Internal(e.to_string()).into()),
+    };
+    import_outcome(si::import(&st.app, &c.actor, &q.year, sheet, q.approve).await)
+}
