@@ -310,3 +310,65 @@ test('supervisor sees 篇三 figures, a handler works an item, Excel import repo
     await hand.context.close();
   }
 });
+
+test('clerk fills in with an outlier flagged, supervisor approves, evaluates and raises gaps', async () => {
+  const login = async (user) => {
+    const { context, page } = await newPage();
+    await page.goto('/login');
+    await page.fill('input[name=username]', user);
+    await page.fill('input[name=password]', PASSWORD);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('form[action="/login"] button[type=submit]')]);
+    return { context, page };
+  };
+  const clerk = await login('clerk');
+  const sup = await login('duban');
+  try {
+    // The clerk of 第三小学 sees only her school, and its 2025 draft flags 98,110 books.
+    await clerk.page.goto('/indicators?year=2025');
+    const names = await clerk.page.locator('#returns tbody a').allInnerTexts();
+    assert.deepEqual(names, ['屏南县第三小学']);
+    await Promise.all([clerk.page.waitForURL(/\/schools\/\d+\/data/), clerk.page.locator('#returns a').first().click()]);
+    const checks = await clerk.page.locator('#checks').innerText();
+    assert.match(checks, /图书册数:上年9811,本年98110/);
+    assert.equal(await clerk.page.locator('tr.flagged').count(), 1);
+    await clerk.page.screenshot({ path: path.join(ARTIFACTS, 'school-data.png'), fullPage: true });
+    // A letter where a number belongs is refused and names the field; the fix saves and submits.
+    await clerk.page.locator('input[name=".books"]').fill('九千');
+    await Promise.all([clerk.page.waitForURL(/err=/), clerk.page.locator('#save').click()]);
+    assert.match(await clerk.page.locator('.flash').first().innerText(), /图书册数“九千”应为数字/);
+    await clerk.page.locator('input[name=".books"]').fill('9900');
+    await Promise.all([clerk.page.waitForURL(/ok=/), clerk.page.locator('#save').click()]);
+    assert.equal(await clerk.page.locator('tr.flagged').count(), 0);
+    await Promise.all([clerk.page.waitForURL(/ok=/), clerk.page.locator('#submit').click()]);
+    assert.match(await clerk.page.locator('#state').innerText(), /已报送待审核/);
+
+    // The supervisor approves 双溪中心小学's waiting 2024 return from the list.
+    await sup.page.goto('/indicators?year=2024&state=submitted');
+    const row = sup.page.locator('#returns tr', { hasText: '双溪中心小学' });
+    await Promise.all([sup.page.waitForURL(/ok=/), row.locator('button').click()]);
+    assert.match(await sup.page.locator('#returns').innerText(), /双溪中心小学[\s\S]*已审核/);
+
+    // Evaluation of 屏南县 against 优质均衡: 第三小学 (1313 pupils) fails; charts render.
+    await sup.page.goto('/indicators?year=2024');
+    await sup.page.selectOption('#evaluate select[name=standard]', 'quality-2017');
+    await sup.page.selectOption('#evaluate select[name=unit]', { label: '屏南县' });
+    await Promise.all([sup.page.waitForURL(/\/indicators\/evaluate/), sup.page.locator('#evaluate button').click()]);
+    const third = await sup.page.locator('#schools tr', { hasText: '屏南县第三小学' }).innerText();
+    assert.match(third, /1313/);
+    assert.match(third, /未达标/);
+    assert.match(await sup.page.locator('#county').innerText(), /L4 生均教学及辅助用房面积/);
+    await sup.page.locator('#chart-cv svg').waitFor();
+    // 查漏补缺: gaps become items in a rectification ledger, once.
+    await sup.page.locator('#raise [name=deadline]').fill('2026-12-31');
+    await Promise.all([sup.page.waitForURL(/ok=/), sup.page.locator('#raise button').click()]);
+    assert.match(await sup.page.locator('.flash').first().innerText(), /已生成\d+条整改事项/);
+    assert.equal(await sup.page.locator('#gaps .muted:text("未生成")').count(), 0);
+    await sup.page.screenshot({ path: path.join(ARTIFACTS, 'evaluation.png'), fullPage: true });
+    await sup.page.goto('/indicators/evaluate?standard=class-size&year=2024&unit=' + new URL(sup.page.url()).searchParams.get('unit'));
+    await sup.page.locator('#chart-cv svg').waitFor();
+    await sup.page.screenshot({ path: path.join(ARTIFACTS, 'class-size.png'), fullPage: false });
+  } finally {
+    await clerk.context.close();
+    await sup.context.close();
+  }
+});

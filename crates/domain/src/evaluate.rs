@@ -136,6 +136,12 @@ pub fn evaluate(std: &Standard, els: &Elements, schools: &[SchoolData]) -> Evalu
         .filter(|e| e.physical)
         .map(|e| e.code.as_str())
         .collect();
+    let maxed: Vec<&str> = els
+        .elements
+        .iter()
+        .filter(|e| e.aggregate.as_deref() == Some("max"))
+        .map(|e| e.code.as_str())
+        .collect();
     let mut excluded = Vec::new();
     let mut units: Vec<Unit<'_>> = Vec::new();
     for s in schools {
@@ -263,7 +269,12 @@ pub fn evaluate(std: &Standard, els: &Elements, schools: &[SchoolData]) -> Evalu
         let mut sums: BTreeMap<String, f64> = BTreeMap::new();
         for u in us {
             for (k, v) in &u.values {
-                *sums.entry(k.clone()).or_default() += v;
+                let e = sums.entry(k.clone()).or_default();
+                if maxed.contains(&k.as_str()) {
+                    *e = e.max(*v);
+                } else {
+                    *e += v;
+                }
             }
         }
         let cv_max = std.county_rule.cv_max.get(*stage).copied();
@@ -565,6 +576,9 @@ mod tests {
         let e = evaluate(std, &elements(), &[a, b]);
         let c1 = e.county.iter().find(|c| c.indicator == "C1").expect("C1");
         assert_eq!(c1.mean, Some(9.0 / 20.0 * 100.0));
+        // 最大班额 of the county is the largest class, not a sum of the schools' maxima.
+        let c3 = e.county.iter().find(|c| c.indicator == "C3").expect("C3");
+        assert_eq!(c3.mean, Some(60.0));
         assert_eq!(c1.pass, Some(false));
         assert_eq!(e.verdicts[0].pass, Some(false));
         // Per school: C2 keeps every class at or under 45.

@@ -23,6 +23,10 @@ pub struct Element {
     /// A physical resource: split among a multi-stage school's stage units (1 : 1.1 …).
     #[serde(default)]
     pub physical: bool,
+    /// How a county's value is formed from its schools': `sum` (the default: students, area,
+    /// books …) or `max` (最大班额: the largest class anywhere, not a sum of maxima).
+    #[serde(default)]
+    pub aggregate: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

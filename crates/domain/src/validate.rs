@@ -224,9 +224,14 @@ pub struct Outlier {
     pub score: f64,
 }
 
+/// Changes within this distance of the median (25 percentage points) are never flagged,
+/// however tight the other schools' changes are: a school that did not grow when all others
+/// grew 8 % is not a typing error.
+pub const MIN_DEVIATION: f64 = 0.25;
+
 /// Robust year-on-year outliers among `points` (key, before, now): the relative changes'
 /// robust z-score |0.6745 (x − median) / MAD| above `limit` (3.5 is the usual cut, Iglewicz
-/// and Hoaglin). With MAD = 0 the mean absolute deviation stands in (×1.2533); with fewer
+/// and Hoaglin) and at least [`MIN_DEVIATION`] from the median. With MAD = 0 the mean absolute deviation stands in (×1.2533); with fewer
 /// than five comparable values, nothing is flagged. Values with no or zero last-year value
 /// are not compared.
 pub fn outliers(points: &[(String, f64, f64)], limit: f64) -> Vec<Outlier> {
@@ -242,7 +247,7 @@ pub fn outliers(points: &[(String, f64, f64)], limit: f64) -> Vec<Outlier> {
         .into_iter()
         .filter_map(|(i, x)| {
             let score = (x - m) / scale;
-            (score.abs() > limit).then(|| Outlier {
+            (score.abs() > limit && (x - m).abs() >= MIN_DEVIATION).then(|| Outlier {
                 key: points[i].0.clone(),
                 before: points[i].1,
                 now: points[i].2,
@@ -296,7 +301,7 @@ pub fn outlier_against(
     let x = change(before, now)?;
     let (m, scale) = robust(reference)?;
     let score = (x - m) / scale;
-    (score.abs() > limit).then(|| Outlier {
+    (score.abs() > limit && (x - m).abs() >= MIN_DEVIATION).then(|| Outlier {
         key: key.to_string(),
         before,
         now,
@@ -412,6 +417,8 @@ mod tests {
         let reference: Vec<f64> = (0..9).map(|i| 0.01 * i as f64).collect();
         assert!(outlier_against("X", 9811.0, 98_110.0, &reference, 3.5).is_some());
         assert!(outlier_against("X", 9811.0, 9900.0, &reference, 3.5).is_none());
+        // Far in z but within 25 points of the median: not flagged.
+        assert!(outlier_against("X", 100.0, 80.0, &reference, 3.5).is_none());
         // Too few schools: nothing.
         assert!(outliers(&pts[..4], 3.5).is_empty());
         // Everyone unchanged except one: the mean absolute deviation stands in.

@@ -390,7 +390,11 @@ pub async fn evaluate(
         out.excluded.push((
             s.code.clone(),
             if !in_scope {
-                format!("学校类型“{}”不在评估范围", s.kind)
+                format!(
+                    "学校类型“{}”不在评估范围",
+                    taizhang_domain::unit::SchoolStage::parse("stage", &s.kind)
+                        .map_or(s.kind.as_str(), |k| k.label_zh())
+                )
             } else if include_unapproved {
                 "尚未填报".to_string()
             } else {
@@ -464,9 +468,11 @@ fn gaps_of(
             }
             let (name, unit, clause) = name_of(&r.code);
             let st = stage_label(&s.stage);
+            // 第三小学 is a 小学: no need to say 小学 twice; a 一贯制 school names the stage.
+            let part = if s.name.ends_with(st) { "" } else { st };
             out.push(Gap {
                 number: format!("{}-{}-{}", s.code, st, r.code),
-                title: format!("{}{}“{}”未达标", s.name, st, name),
+                title: format!("{}{}“{}”未达标", s.name, part, name),
                 requirements: format!(
                     "{period}学年实际值{}{unit},达标值{}{unit},差距{}{unit}{}。依据:{clause}。",
                     r.value.map(fmt_num).unwrap_or_default(),

@@ -46,3 +46,50 @@
       label: { show: true, position: 'right', formatter: '{c}%' }, itemStyle: { color: '#a4161a' } }]
   });
 })();
+
+// The evaluation page: each indicator's 差异系数 per stage against its limit (or, under a
+// ratio-of-sums standard, the county value against the standard).
+(function () {
+  var el = document.getElementById('eval-data');
+  var node = document.getElementById('chart-cv');
+  if (!el || !node || !window.echarts) return;
+  var d = JSON.parse(el.textContent);
+  var stages = [];
+  d.rows.forEach(function (r) { if (stages.indexOf(r.stage) < 0) stages.push(r.stage); });
+  var codes = [];
+  d.rows.forEach(function (r) { if (codes.indexOf(r.code) < 0) codes.push(r.code); });
+  var key = d.cv_rule ? 'cv' : 'mean';
+  var palette = ['#2e90fa', '#f79009', '#7a5af8'];
+  var series = stages.map(function (s, k) {
+    var rows = d.rows.filter(function (r) { return r.stage === s; });
+    var limit = rows.length && rows[0].threshold;
+    return {
+      name: s, type: 'bar', itemStyle: { color: palette[k % 3] },
+      data: codes.map(function (c) {
+        var r = rows.filter(function (x) { return x.code === c; })[0];
+        var v = r && r[key] !== null ? Math.round(r[key] * 1000) / 1000 : null;
+        var bad = r && r.threshold !== null && v !== null && v > r.threshold;
+        return { value: v, itemStyle: bad ? { color: '#d92d20' } : undefined };
+      }),
+      label: { show: true, position: 'top', fontSize: 10 },
+      markLine: d.cv_rule && limit ? { symbol: 'none', data: [{ yAxis: limit, name: s + '上限' }],
+        lineStyle: { color: palette[k % 3], type: 'dashed' }, label: { formatter: s + '上限 {c}' } } : undefined
+    };
+  });
+  var c = echarts.init(node, null, { renderer: 'svg' });
+  c.setOption({
+    animation: false,
+    textStyle: { fontFamily: '"Noto Sans CJK SC", "Microsoft YaHei", sans-serif' },
+    title: { text: d.cv_rule ? '各指标差异系数(红色为超过上限)' : '县域指标值', left: 'center', textStyle: { fontSize: 14 } },
+    tooltip: { trigger: 'axis' },
+    legend: { bottom: 0, data: stages },
+    grid: { left: 50, right: 90, top: 40, bottom: 50 },
+    xAxis: { type: 'category', data: codes },
+    // Room for the CV limits' lines (ECharts scales to the bars only).
+    yAxis: d.cv_rule ? { type: 'value', max: function (v) {
+      var lim = d.rows.reduce(function (m, r) { return r.threshold !== null ? Math.max(m, r.threshold) : m; }, 0);
+      return Math.ceil(Math.max(v.max, lim) * 11) / 10; } } : { type: 'value' },
+    series: series
+  });
+  window.addEventListener('resize', function () { c.resize(); });
+})();

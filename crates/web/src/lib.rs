@@ -7,6 +7,7 @@ pub mod caller;
 pub mod error;
 pub mod i18n;
 mod pages;
+mod pages_indicators;
 mod pages_ledger;
 
 use axum::Router;

@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens", get(tokens_page).post(token_create))
         .route("/tokens/{id}/revoke", post(token_revoke))
         .merge(crate::pages_ledger::routes())
+        .merge(crate::pages_indicators::routes())
 }
 
 /// What every page's frame needs.
