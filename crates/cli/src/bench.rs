@@ -74,6 +74,28 @@ pub enum BenchCmd {
         #[arg(long, hide = true)]
         db: Option<String>,
     },
+    /// The quality-2017 evaluation over a national-scale data set (N schools over C counties)
+    /// and the import of that data set: time and peak memory. See scripts/bench-indicators.sh
+    /// for the DuckDB comparison.
+    Indicators {
+        #[arg(long, default_value_t = 500_000)]
+        schools: usize,
+        #[arg(long, default_value_t = 2_800)]
+        counties: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Keep the generated CSV in this directory.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        #[arg(long)]
+        skip_import: bool,
+        #[arg(long, hide = true)]
+        phase: Option<String>,
+        #[arg(long, hide = true)]
+        file: Option<std::path::PathBuf>,
+        #[arg(long, hide = true)]
+        db: Option<String>,
+    },
     /// Audit verification throughput over N generated events.
     Audit {
         #[arg(long)]
@@ -151,6 +173,28 @@ pub async fn run(cmd: BenchCmd) -> Result<u8, Fail> {
             units,
             runs,
         } => bench_ledger(db, items, units, runs).await,
+        BenchCmd::Indicators {
+            schools,
+            counties,
+            runs,
+            out,
+            skip_import,
+            phase,
+            file,
+            db,
+        } => {
+            crate::bench_indicators::run(crate::bench_indicators::IndicatorArgs {
+                schools,
+                counties,
+                runs,
+                out,
+                phase,
+                file,
+                db,
+                skip_import,
+            })
+            .await
+        }
         BenchCmd::Import {
             rows,
             units,

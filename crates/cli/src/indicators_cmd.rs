@@ -108,7 +108,7 @@ pub async fn run(cmd: IndicatorsCmd) -> Result<u8, Fail> {
             let per: serde_json::Map<String, Value> = s
                 .indicators
                 .iter()
-                .map(|i| (i.code.clone(), json!({"value": i.value, "threshold": i.threshold, "pass": i.met, "gap": i.gap})))
+                .map(|i| (i.code.to_string(), json!({"value": i.value, "threshold": i.threshold, "pass": i.met, "gap": i.gap})))
                 .collect();
             schools.push(json!({"code": s.code, "name": s.name, "county": s.county, "stage": s.stage, "students": s.students,
                     "indicators": per, "met": s.met_count, "pass": s.pass}));

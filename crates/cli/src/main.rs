@@ -4,6 +4,7 @@
 mod bench;
 mod bench_http;
 mod bench_import;
+mod bench_indicators;
 mod indicators_cmd;
 
 use clap::{Args, Parser, Subcommand};
@@ -883,8 +884,15 @@ pub(crate) async fn import_schools(
         .map_err(|e| Fail(format!("{}: {e}", file.display()), 2))?;
     match si::import(&app, &sys, year, sheet, approve).await {
         Ok(s) => {
-            for w in &s.warnings {
+            for w in s.warnings.iter().take(20) {
                 eprintln!("  第{}行 row {}: {}", w.row, w.row, w.message);
+            }
+            if s.warnings.len() > 20 {
+                eprintln!(
+                    "  … and {} more notes / 另有{}条提示",
+                    s.warnings.len() - 20,
+                    s.warnings.len() - 20
+                );
             }
             println!(
                 "imported {} schools for {year} ({} new, {} updated), state {} / 已导入{}所学校({}学年,新建{}所)",

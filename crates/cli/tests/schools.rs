@@ -360,14 +360,14 @@ async fn demo_gaps_become_items_and_reevaluation_shows_them_met() {
     let third = ev
         .schools
         .iter()
-        .find(|s| s.code == "3509230003")
+        .find(|s| s.code.as_ref() == "3509230003")
         .expect("第三小学");
     assert_eq!(third.students, 1313.0);
     let value = |code: &str| {
         third
             .indicators
             .iter()
-            .find(|i| i.code == code)
+            .find(|i| i.code.as_ref() == code)
             .and_then(|i| i.value)
             .expect("value")
     };

@@ -9,7 +9,8 @@ use crate::expr::{Expr, Value};
 use crate::indicators::{self, Obs};
 use crate::standards::{Elements, Standard};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// The kinds of school the presets know, and their stages in order.
 pub fn stages_of(kind: &str) -> &'static [&'static str] {
@@ -37,9 +38,9 @@ fn split_weights(kind: &str) -> &'static [f64] {
 /// and school-wide physical resources (area, equipment, books …).
 #[derive(Debug, Clone, Default)]
 pub struct SchoolData {
-    pub code: String,
-    pub name: String,
-    pub county: String,
+    pub code: Arc<str>,
+    pub name: Arc<str>,
+    pub county: Arc<str>,
     /// `primary`, `junior`, `nine_year`, `complete_secondary` (or `complete`, the unit stage
     /// name), `twelve_year`, `teaching_point`.
     pub kind: String,
@@ -50,7 +51,7 @@ pub struct SchoolData {
 /// A school's result on one indicator.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndicatorResult {
-    pub code: String,
+    pub code: Arc<str>,
     /// 实际值; None when the data are missing.
     pub value: Option<f64>,
     /// 达标值.
@@ -65,10 +66,10 @@ pub struct IndicatorResult {
 /// One stage unit of a school and its results.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SchoolResult {
-    pub code: String,
-    pub name: String,
-    pub county: String,
-    pub stage: String,
+    pub code: Arc<str>,
+    pub name: Arc<str>,
+    pub county: Arc<str>,
+    pub stage: &'static str,
     pub students: f64,
     pub indicators: Vec<IndicatorResult>,
     pub met_count: usize,
@@ -113,196 +114,331 @@ pub struct Evaluation {
     pub excluded: Vec<(String, String)>,
 }
 
+/// A stage unit: a school's stage with its values by element index (physical resources
+/// already split), and its indicator values.
 struct Unit<'a> {
     school: &'a SchoolData,
     stage: &'static str,
-    values: BTreeMap<String, f64>,
+    values: Vec<Option<f64>>,
+    students: f64,
 }
 
-fn students(values: &BTreeMap<String, f64>) -> f64 {
-    values.get("students").copied().unwrap_or(0.0)
+fn compare(v: f64, t: f64, smaller_is_better: bool) -> bool {
+    if smaller_is_better { v <= t } else { v >= t }
+}
+
+/// One formula bound to element indices: slot i of the formula reads element `slots[i]`.
+struct Bound {
+    expr: Option<Expr>,
+    slots: Vec<Option<usize>>,
+}
+
+impl Bound {
+    fn value(&self, values: &[Option<f64>], buf: &mut Vec<Option<f64>>) -> Option<f64> {
+        let e = self.expr.as_ref()?;
+        buf.clear();
+        buf.extend(self.slots.iter().map(|s| s.and_then(|i| values[i])));
+        match e.eval_slots(buf) {
+            Value::Number(x) => Some(x),
+            _ => None,
+        }
+    }
 }
 
 /// Evaluates `schools` against `std` (whose formulas [`Standard::check`] has accepted).
-pub fn evaluate(std: &Standard, els: &Elements, schools: &[SchoolData]) -> Evaluation {
-    let formulas: Vec<Option<Expr>> = std
+pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -> Evaluation {
+    let index: BTreeMap<&str, usize> = els
+        .elements
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.code.as_str(), i))
+        .collect();
+    let n_el = els.elements.len();
+    let students_at = index.get("students").copied();
+    let formulas: Vec<Bound> = std
         .indicators
         .iter()
-        .map(|i| Expr::parse(&i.formula).ok())
+        .map(|i| {
+            let expr = Expr::parse(&i.formula).ok();
+            let slots = expr
+                .as_ref()
+                .map(|e| {
+                    e.names()
+                        .iter()
+                        .map(|n| index.get(n.as_str()).copied())
+                        .collect()
+                })
+                .unwrap_or_default();
+            Bound { expr, slots }
+        })
         .collect();
-    let physical: Vec<&str> = els
+    let physical: Vec<bool> = els.elements.iter().map(|e| e.physical).collect();
+    let maxed: Vec<bool> = els
         .elements
         .iter()
-        .filter(|e| e.physical)
-        .map(|e| e.code.as_str())
+        .map(|e| e.aggregate.as_deref() == Some("max"))
         .collect();
-    let maxed: Vec<&str> = els
-        .elements
-        .iter()
-        .filter(|e| e.aggregate.as_deref() == Some("max"))
-        .map(|e| e.code.as_str())
-        .collect();
-    let mut excluded = Vec::new();
-    let mut units: Vec<Unit<'_>> = Vec::new();
-    for s in schools {
-        let kind = if s.kind == "complete" {
-            "complete_secondary"
-        } else {
-            s.kind.as_str()
-        };
-        if !std.scope.kinds.iter().any(|k| k == kind) && kind != "teaching_point" {
-            excluded.push((s.code.clone(), format!("学校类型“{}”不在评估范围", s.kind)));
-            continue;
-        }
-        let stages = stages_of(&s.kind);
-        let enrol: Vec<f64> = stages
-            .iter()
-            .map(|st| s.per_stage.get(*st).map_or(0.0, students))
-            .collect();
-        if s.kind == "teaching_point"
-            && let Some(min) = std.scope.exclude_teaching_points_under
-            && enrol.iter().sum::<f64>() < f64::from(min)
-        {
-            excluded.push((s.code.clone(), format!("教学点学生不足{min}人")));
-            continue;
-        }
-        let weights = split_weights(&s.kind);
-        for (k, stage) in stages.iter().enumerate() {
-            if !std.stages.iter().any(|x| x == stage) || enrol[k] <= 0.0 {
+    let make_units = |schools: &'a [SchoolData]| -> (Vec<Unit<'a>>, Vec<(String, String)>) {
+        let mut excluded = Vec::new();
+        let mut units: Vec<Unit<'a>> = Vec::with_capacity(schools.len() * 11 / 10);
+        for s in schools {
+            let kind = if s.kind == "complete" {
+                "complete_secondary"
+            } else {
+                s.kind.as_str()
+            };
+            if !std.scope.kinds.iter().any(|k| k == kind) && kind != "teaching_point" {
+                excluded.push((
+                    s.code.to_string(),
+                    format!("学校类型“{}”不在评估范围", s.kind),
+                ));
                 continue;
             }
-            let mut values = s.per_stage.get(*stage).cloned().unwrap_or_default();
-            for (code, total) in &s.school {
-                let share = if physical.contains(&code.as_str()) && stages.len() > 1 {
-                    indicators::split_resource(*total, &enrol, weights)[k]
-                } else {
-                    *total
-                };
-                values.insert(code.clone(), share);
+            let stages = stages_of(&s.kind);
+            let enrol: Vec<f64> = stages
+                .iter()
+                .map(|st| {
+                    s.per_stage
+                        .get(*st)
+                        .and_then(|m| m.get("students").copied())
+                        .unwrap_or(0.0)
+                })
+                .collect();
+            if s.kind == "teaching_point"
+                && let Some(min) = std.scope.exclude_teaching_points_under
+                && enrol.iter().sum::<f64>() < f64::from(min)
+            {
+                excluded.push((s.code.to_string(), format!("教学点学生不足{min}人")));
+                continue;
             }
-            units.push(Unit {
-                school: s,
-                stage,
-                values,
-            });
-        }
-    }
-
-    let rule = &std.school_rule;
-    let mut school_results = Vec::new();
-    for u in &units {
-        let mut results = Vec::new();
-        for (ind, f) in std.indicators.iter().zip(&formulas) {
-            let value = f
-                .as_ref()
-                .and_then(|f| match f.eval(&|k| u.values.get(k).copied()) {
-                    Value::Number(x) => Some(x),
-                    _ => None,
-                });
-            let threshold = ind.thresholds.get(u.stage).copied();
-            let floor = match (rule.kind.as_str(), threshold, rule.floor_share) {
-                ("at_least", Some(t), Some(share)) => Some(t * share),
-                _ => None,
+            // Each stage's share of the physical resources (w_k·E_k ÷ Σ w_j·E_j).
+            let shares = if stages.len() > 1 {
+                indicators::split_resource(1.0, &enrol, split_weights(&s.kind))
+            } else {
+                vec![1.0]
             };
-            let met = match (value, threshold) {
-                (Some(v), Some(t)) => Some(if ind.smaller_is_better {
-                    v <= t
-                } else {
-                    v >= t
-                }),
-                _ => None,
-            };
-            let gap = match (value, threshold) {
-                (Some(v), Some(t)) if met == Some(false) => {
-                    Some(if ind.smaller_is_better { v - t } else { t - v })
+            let mut whole = vec![None; n_el];
+            for (code, v) in &s.school {
+                if let Some(&i) = index.get(code.as_str()) {
+                    whole[i] = Some(*v);
                 }
+            }
+            for (k, stage) in stages.iter().enumerate() {
+                if !std.stages.iter().any(|x| x == stage) || enrol[k] <= 0.0 {
+                    continue;
+                }
+                let mut values = vec![None; n_el];
+                if let Some(m) = s.per_stage.get(*stage) {
+                    for (code, v) in m {
+                        if let Some(&i) = index.get(code.as_str()) {
+                            values[i] = Some(*v);
+                        }
+                    }
+                }
+                for (i, w) in whole.iter().enumerate() {
+                    if let Some(total) = w {
+                        values[i] = Some(if physical[i] && stages.len() > 1 {
+                            total * shares[k]
+                        } else {
+                            *total
+                        });
+                    }
+                }
+                units.push(Unit {
+                    school: s,
+                    stage,
+                    students: students_at.and_then(|i| values[i]).unwrap_or(0.0),
+                    values,
+                });
+            }
+        }
+        (units, excluded)
+    };
+    let (units, excluded) = if schools.len() >= 20_000 {
+        let (a, b) = schools.split_at(schools.len() / 2);
+        let ((mut ua, mut ea), (ub, eb)) = std::thread::scope(|sc| {
+            let h = sc.spawn(|| make_units(b));
+            let ra = make_units(a);
+            (ra, h.join().expect("evaluation thread"))
+        });
+        ua.extend(ub);
+        ea.extend(eb);
+        (ua, ea)
+    } else {
+        make_units(schools)
+    };
+
+    // Every unit's indicator values and results, in two halves on two threads.
+    let n_ind = std.indicators.len();
+    let codes: Vec<Arc<str>> = std
+        .indicators
+        .iter()
+        .map(|i| Arc::from(i.code.as_str()))
+        .collect();
+    // Thresholds and 85 % floors per stage, looked up once.
+    let rule = &std.school_rule;
+    let limits: BTreeMap<&str, Vec<(Option<f64>, Option<f64>)>> = std
+        .stages
+        .iter()
+        .map(|st| {
+            (
+                st.as_str(),
+                std.indicators
+                    .iter()
+                    .map(|ind| {
+                        let t = ind.thresholds.get(st).copied();
+                        let floor = match (rule.kind.as_str(), t, rule.floor_share) {
+                            ("at_least", Some(t), Some(share)) => Some(t * share),
+                            _ => None,
+                        };
+                        (t, floor)
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let judge = |chunk: &[Unit<'_>]| -> (Vec<Option<f64>>, Vec<SchoolResult>) {
+        // This thread's own copies: two threads bumping the same reference counts millions
+        // of times would fight over their cache lines.
+        let codes: Vec<Arc<str>> = codes.iter().map(|c| Arc::from(&**c)).collect();
+        let mut buf = Vec::new();
+        let mut vals = Vec::with_capacity(chunk.len() * n_ind);
+        let mut out = Vec::with_capacity(chunk.len());
+        for u in chunk {
+            let lim = limits.get(u.stage);
+            let mut results = Vec::with_capacity(n_ind);
+            for (k, (ind, f)) in std.indicators.iter().zip(&formulas).enumerate() {
+                let value = f.value(&u.values, &mut buf);
+                vals.push(value);
+                let (threshold, floor) = lim.map_or((None, None), |l| l[k]);
+                let met = match (value, threshold) {
+                    (Some(v), Some(t)) => Some(compare(v, t, ind.smaller_is_better)),
+                    _ => None,
+                };
+                let gap = match (value, threshold) {
+                    (Some(v), Some(t)) if met == Some(false) => {
+                        Some(if ind.smaller_is_better { v - t } else { t - v })
+                    }
+                    _ => None,
+                };
+                results.push(IndicatorResult {
+                    code: codes[k].clone(),
+                    value,
+                    threshold,
+                    floor,
+                    met,
+                    gap,
+                });
+            }
+            let met_count = results.iter().filter(|r| r.met == Some(true)).count();
+            let pass = match rule.kind.as_str() {
+                "at_least" => {
+                    let k = rule.k.unwrap_or(results.len());
+                    let rest_ok = results.iter().all(|r| {
+                        r.met == Some(true)
+                            || matches!((r.value, r.floor), (Some(v), Some(fl)) if v >= fl)
+                    });
+                    Some(met_count >= k && rest_ok)
+                }
+                "all" => Some(
+                    results.iter().all(|r| r.met != Some(false))
+                        && results.iter().any(|r| r.met.is_some()),
+                ),
                 _ => None,
             };
-            results.push(IndicatorResult {
-                code: ind.code.clone(),
-                value,
-                threshold,
-                floor,
-                met,
-                gap,
+            out.push(SchoolResult {
+                code: u.school.code.clone(),
+                name: u.school.name.clone(),
+                county: u.school.county.clone(),
+                stage: u.stage,
+                students: u.students,
+                indicators: results,
+                met_count,
+                pass,
             });
         }
-        let met_count = results.iter().filter(|r| r.met == Some(true)).count();
-        let pass = match rule.kind.as_str() {
-            "at_least" => {
-                let k = rule.k.unwrap_or(results.len());
-                let rest_ok = results.iter().all(|r| {
-                    r.met == Some(true)
-                        || matches!((r.value, r.floor), (Some(v), Some(fl)) if v >= fl)
-                });
-                Some(met_count >= k && rest_ok)
-            }
-            "all" => Some(
-                results.iter().all(|r| r.met != Some(false))
-                    && results.iter().any(|r| r.met.is_some()),
-            ),
-            _ => None,
-        };
-        school_results.push(SchoolResult {
-            code: u.school.code.clone(),
-            name: u.school.name.clone(),
-            county: u.school.county.clone(),
-            stage: u.stage.to_string(),
-            students: students(&u.values),
-            indicators: results,
-            met_count,
-            pass,
+        (vals, out)
+    };
+    let (ind_values, school_results) = if units.len() >= 20_000 {
+        let (a, b) = units.split_at(units.len() / 2);
+        let (ra, rb) = std::thread::scope(|sc| {
+            let h = sc.spawn(|| judge(b));
+            let ra = judge(a);
+            (ra, h.join().expect("evaluation thread"))
         });
-    }
+        let (mut v, mut r) = ra;
+        v.extend(rb.0);
+        r.extend(rb.1);
+        (v, r)
+    } else {
+        judge(&units)
+    };
+    let mut buf = Vec::new();
 
-    // Counties per stage.
-    let mut groups: BTreeMap<(String, &str), Vec<&Unit<'_>>> = BTreeMap::new();
+    // Counties per stage: units bucketed by (county, stage), counties in name order.
+    let mut county_ids: HashMap<&str, usize> = HashMap::new();
     for u in &units {
-        groups
-            .entry((u.school.county.clone(), u.stage))
-            .or_default()
-            .push(u);
+        let n = county_ids.len();
+        county_ids.entry(&u.school.county).or_insert(n);
     }
-    let mut county = Vec::new();
-    let mut verdicts = Vec::new();
+    let n_st = std.stages.len().max(1);
+    let stage_ix = |st: &str| std.stages.iter().position(|x| x == st).unwrap_or(0);
+    let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); county_ids.len() * n_st];
+    for (ui, u) in units.iter().enumerate() {
+        buckets[county_ids[&*u.school.county] * n_st + stage_ix(u.stage)].push(ui);
+    }
+    let mut names: Vec<(&str, usize)> = county_ids.into_iter().collect();
+    names.sort_unstable();
+    let mut stage_order: Vec<(&str, usize)> = std
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i))
+        .collect();
+    stage_order.sort_unstable();
+    let mut groups: Vec<((&str, &str), &Vec<usize>)> = Vec::new();
+    for (name, ci) in &names {
+        for (st, si) in &stage_order {
+            let b = &buckets[ci * n_st + si];
+            if !b.is_empty() {
+                groups.push(((name, st), b));
+            }
+        }
+    }
+    let mut county = Vec::with_capacity(groups.len() * n_ind);
+    let mut verdicts = Vec::with_capacity(groups.len());
+    let mut points: Vec<Obs> = Vec::new();
     for ((name, stage), us) in &groups {
-        let mut sums: BTreeMap<String, f64> = BTreeMap::new();
-        for u in us {
-            for (k, v) in &u.values {
-                let e = sums.entry(k.clone()).or_default();
-                if maxed.contains(&k.as_str()) {
-                    *e = e.max(*v);
-                } else {
-                    *e += v;
+        let us: &Vec<usize> = us;
+        let mut sums: Vec<Option<f64>> = vec![None; n_el];
+        for &ui in us.iter() {
+            for (i, v) in units[ui].values.iter().enumerate() {
+                if let Some(v) = v {
+                    let e = sums[i].get_or_insert(if maxed[i] { f64::MIN } else { 0.0 });
+                    if maxed[i] {
+                        *e = e.max(*v);
+                    } else {
+                        *e += v;
+                    }
                 }
             }
         }
         let cv_max = std.county_rule.cv_max.get(*stage).copied();
         let mut cvs = Vec::new();
         let mut all_pass = true;
-        for (ind, f) in std.indicators.iter().zip(&formulas) {
-            let mean = f
-                .as_ref()
-                .and_then(|f| match f.eval(&|k| sums.get(k).copied()) {
-                    Value::Number(x) => Some(x),
-                    _ => None,
-                });
+        for (k, (ind, f)) in std.indicators.iter().zip(&formulas).enumerate() {
+            let mean = f.value(&sums, &mut buf);
             // X_i and P_i of each unit; the CV's mean is the student-weighted mean of X_i,
             // which is X̄ for a per-student formula.
-            let points: Vec<Obs> = us
-                .iter()
-                .filter_map(|u| {
-                    let x = match f.as_ref()?.eval(&|k| u.values.get(k).copied()) {
-                        Value::Number(x) => x,
-                        _ => return None,
-                    };
-                    let p = students(&u.values);
-                    Some(Obs {
-                        resource: x * p,
-                        students: p,
-                    })
+            points.clear();
+            points.extend(us.iter().filter_map(|&ui| {
+                let x = ind_values[ui * n_ind + k]?;
+                let p = units[ui].students;
+                Some(Obs {
+                    resource: x * p,
+                    students: p,
                 })
-                .collect();
+            }));
             let spread = indicators::spread(&points, 1.0);
             let (threshold, pass) = match std.county_rule.kind.as_str() {
                 "each" | "composite_mean" => {
@@ -319,11 +455,7 @@ pub fn evaluate(std: &Standard, els: &Elements, schools: &[SchoolData]) -> Evalu
                 _ => {
                     let t = ind.thresholds.get(*stage).copied();
                     let pass = match (mean, t) {
-                        (Some(v), Some(t)) => Some(if ind.smaller_is_better {
-                            v <= t
-                        } else {
-                            v >= t
-                        }),
+                        (Some(v), Some(t)) => Some(compare(v, t, ind.smaller_is_better)),
                         _ => None,
                     };
                     (t, pass)
@@ -333,7 +465,7 @@ pub fn evaluate(std: &Standard, els: &Elements, schools: &[SchoolData]) -> Evalu
                 all_pass = false;
             }
             county.push(CountyIndicator {
-                county: name.clone(),
+                county: name.to_string(),
                 stage: stage.to_string(),
                 indicator: ind.code.clone(),
                 mean,
@@ -353,7 +485,7 @@ pub fn evaluate(std: &Standard, els: &Elements, schools: &[SchoolData]) -> Evalu
             _ => (None, Some(all_pass)),
         };
         verdicts.push(CountyVerdict {
-            county: name.clone(),
+            county: name.to_string(),
             stage: stage.to_string(),
             composite_cv,
             pass,
@@ -381,7 +513,7 @@ mod tests {
     ) -> SchoolData {
         SchoolData {
             code: code.into(),
-            name: format!("学校{code}"),
+            name: format!("学校{code}").into(),
             county: "屏南县".into(),
             kind: kind.into(),
             per_stage: stages
@@ -458,7 +590,7 @@ mod tests {
                 .expect("unit")
                 .indicators
                 .iter()
-                .find(|i| i.code == "A5")
+                .find(|i| i.code.as_ref() == "A5")
                 .expect("A5")
                 .value
                 .expect("v")
@@ -472,7 +604,7 @@ mod tests {
             .expect("j")
             .indicators
             .iter()
-            .find(|i| i.code == "A6")
+            .find(|i| i.code.as_ref() == "A6")
             .expect("A6")
             .value;
         assert_eq!(a6, Some(20.0 / 210.0));
@@ -507,7 +639,11 @@ mod tests {
         let pass = evaluate(std, &elements(), &[mk(100.0 * 2000.0 * 0.86)]);
         let s = &pass.schools[0];
         assert_eq!((s.met_count, s.pass), (6, Some(true)));
-        let l6 = s.indicators.iter().find(|i| i.code == "L6").expect("L6");
+        let l6 = s
+            .indicators
+            .iter()
+            .find(|i| i.code.as_ref() == "L6")
+            .expect("L6");
         assert_eq!((l6.met, l6.floor), (Some(false), Some(1700.0)));
         assert!((l6.gap.expect("gap") - 280.0).abs() < 1e-6);
         let fail = evaluate(std, &elements(), &[mk(100.0 * 2000.0 * 0.80)]);
@@ -582,10 +718,18 @@ mod tests {
         assert_eq!(c1.pass, Some(false));
         assert_eq!(e.verdicts[0].pass, Some(false));
         // Per school: C2 keeps every class at or under 45.
-        let s2 = e.schools.iter().find(|s| s.code == "C2").expect("C2");
+        let s2 = e
+            .schools
+            .iter()
+            .find(|s| s.code.as_ref() == "C2")
+            .expect("C2");
         assert_eq!(s2.pass, Some(true));
         assert_eq!(
-            e.schools.iter().find(|s| s.code == "C1").expect("C1").pass,
+            e.schools
+                .iter()
+                .find(|s| s.code.as_ref() == "C1")
+                .expect("C1")
+                .pass,
             Some(false)
         );
     }

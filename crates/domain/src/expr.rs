@@ -54,7 +54,8 @@ enum Op {
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
     Num(f64),
-    Var(String),
+    /// A data element, and its slot in [`Expr::names`].
+    Var(String, usize),
     Neg(Box<Node>),
     Not(Box<Node>),
     Bin(Op, Box<Node>, Box<Node>),
@@ -71,6 +72,37 @@ pub struct Expr {
     node: Node,
     ty: Type,
     source: String,
+    /// The data elements read, each once, in slot order.
+    names: Vec<String>,
+}
+
+/// Numbers each variable's slot (first appearance order) and collects the names.
+fn number_vars(n: &mut Node, names: &mut Vec<String>) {
+    match n {
+        Node::Num(_) => {}
+        Node::Var(v, slot) => {
+            *slot = match names.iter().position(|x| x == v) {
+                Some(i) => i,
+                None => {
+                    names.push(v.clone());
+                    names.len() - 1
+                }
+            };
+        }
+        Node::Neg(a) | Node::Not(a) | Node::IsMissing(a) => number_vars(a, names),
+        Node::Bin(_, a, b) => {
+            number_vars(a, names);
+            number_vars(b, names);
+        }
+        Node::If(a, b, c) => {
+            number_vars(a, names);
+            number_vars(b, names);
+            number_vars(c, names);
+        }
+        Node::Coalesce(v) | Node::Min(v) | Node::Max(v) => {
+            v.iter_mut().for_each(|x| number_vars(x, names))
+        }
+    }
 }
 
 fn err(at: usize, zh: impl Into<String>, en: impl Into<String>) -> FieldError {
@@ -416,7 +448,7 @@ impl Parser {
                         format!("“{name}”缺少运算对象"),
                         format!("'{name}' is missing an operand"),
                     )),
-                    (_, false) => Ok((Node::Var(name), Type::Number, at)),
+                    (_, false) => Ok((Node::Var(name, 0), Type::Number, at)),
                 }
             }
             Tok::End => Err(err(at, "公式不完整", "the expression ends too early")),
@@ -481,7 +513,7 @@ impl Expr {
             toks: lex(source)?,
             pos: 0,
         };
-        let (node, ty, _) = p.or()?;
+        let (mut node, ty, _) = p.or()?;
         if !matches!(p.peek(), Tok::End) {
             return Err(err(
                 p.at(),
@@ -489,10 +521,13 @@ impl Expr {
                 "unexpected text after the expression",
             ));
         }
+        let mut names = Vec::new();
+        number_vars(&mut node, &mut names);
         Ok(Expr {
             node,
             ty,
             source: source.to_string(),
+            names,
         })
     }
 
@@ -509,7 +544,7 @@ impl Expr {
         fn walk(n: &Node, out: &mut BTreeSet<String>) {
             match n {
                 Node::Num(_) => {}
-                Node::Var(v) => {
+                Node::Var(v, _) => {
                     out.insert(v.clone());
                 }
                 Node::Neg(a) | Node::Not(a) | Node::IsMissing(a) => walk(a, out),
@@ -534,15 +569,28 @@ impl Expr {
 
     /// Evaluates with `var` giving each data element's value (None: missing).
     pub fn eval(&self, var: &dyn Fn(&str) -> Option<f64>) -> Value {
-        eval(&self.node, var)
+        eval(&self.node, &|slot: usize| var(&self.names[slot]))
+    }
+
+    /// The data elements read, in slot order (for [`Expr::eval_slots`]).
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Evaluates with `values[i]` the value of `names()[i]`: no lookups by name, for
+    /// evaluating one formula over many schools.
+    pub fn eval_slots(&self, values: &[Option<f64>]) -> Value {
+        eval(&self.node, &|slot: usize| {
+            values.get(slot).copied().flatten()
+        })
     }
 }
 
-fn eval(n: &Node, var: &dyn Fn(&str) -> Option<f64>) -> Value {
+fn eval<F: Fn(usize) -> Option<f64>>(n: &Node, var: &F) -> Value {
     use Value::*;
     match n {
         Node::Num(x) => Number(*x),
-        Node::Var(v) => var(v).filter(|x| x.is_finite()).map_or(Missing, Number),
+        Node::Var(_, slot) => var(*slot).filter(|x| x.is_finite()).map_or(Missing, Number),
         Node::Neg(a) => match eval(a, var) {
             Number(x) => Number(-x),
             _ => Missing,

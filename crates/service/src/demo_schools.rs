@@ -188,8 +188,8 @@ pub async fn load(app: &App) -> Result<()> {
         .values
         .into_iter()
         .map(|(stage, element, value)| crate::indicators::Entry {
-            stage,
-            element,
+            stage: stage.into(),
+            element: element.into(),
             value,
         })
         .collect();

@@ -341,13 +341,14 @@ pub async fn evaluate(
             (
                 s.id,
                 SchoolData {
-                    code: s.code.clone(),
-                    name: s.name.clone(),
+                    code: s.code.as_str().into(),
+                    name: s.name.as_str().into(),
                     // 所属区县 as imported, else the unit evaluated.
                     county: serde_json::from_str::<serde_json::Value>(&s.attrs)
                         .ok()
                         .and_then(|a| a.get("county")?.as_str().map(str::to_string))
-                        .unwrap_or_else(|| county.name.clone()),
+                        .unwrap_or_else(|| county.name.clone())
+                        .into(),
                     kind: s.stage.clone().unwrap_or_default(),
                     ..Default::default()
                 },
@@ -388,7 +389,7 @@ pub async fn evaluate(
         };
         let in_scope = std.scope.kinds.iter().any(|k| k == kind) || kind == "teaching_point";
         out.excluded.push((
-            s.code.clone(),
+            s.code.to_string(),
             if !in_scope {
                 format!(
                     "学校类型“{}”不在评估范围",
@@ -482,7 +483,7 @@ fn gaps_of(
                         .map(|f| format!(",基本值(85%){}{unit}", fmt_num(f)))
                         .unwrap_or_default(),
                 ),
-                lead_unit_id: school_ids.get(&s.code).copied().unwrap_or(county.id),
+                lead_unit_id: school_ids.get(&*s.code).copied().unwrap_or(county.id),
                 item_id: None,
                 item_state: None,
             });

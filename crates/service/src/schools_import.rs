@@ -11,7 +11,7 @@
 use crate::ledger_excel::{CellError, ImportError};
 use crate::{Actor, App, ServiceError, audit_event};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use taizhang_domain::evaluate::stages_of;
 use taizhang_domain::role::Permission;
 use taizhang_domain::standards;
@@ -156,7 +156,7 @@ pub struct SchoolRow {
     pub kind: SchoolStage,
     pub urban_rural: String,
     /// (stage, element, value); stage empty for school-wide elements.
-    pub values: Vec<(String, String, f64)>,
+    pub values: Vec<(&'static str, &'static str, f64)>,
 }
 
 /// Something the import did that the user should know (not an error).
@@ -287,7 +287,7 @@ pub fn parse_row(
         }
         match *t {
             Target::Big(e, limit) => big.push((e, limit, v)),
-            _ => values.push((stage.to_string(), element.to_string(), v)),
+            _ => values.push((stage, element, v)),
         }
     }
     let mut warnings = Vec::new();
@@ -300,7 +300,7 @@ pub fn parse_row(
     let max_of = |s: &str| {
         values
             .iter()
-            .find(|(st, e, _)| st == s && e == "max_class")
+            .find(|(st, e, _)| *st == s && *e == "max_class")
             .map(|v| v.2)
     };
     let mut attributed = Vec::new();
@@ -328,7 +328,7 @@ pub fn parse_row(
             }
             _ => continue,
         };
-        attributed.push((stage.to_string(), element.to_string(), v));
+        attributed.push((stage, element, v));
     }
     values.extend(attributed);
     if !errors.is_empty() {
@@ -653,76 +653,71 @@ pub async fn import(
         errors.sort_by(|a, b| a.row.cmp(&b.row));
         return Err(ImportError::Cells(errors));
     }
-    // Write: new schools, values, returns, one audit event per school.
+    // Write: new schools, then values, returns and one audit event per school, in chunks
+    // (one transaction: all or nothing; chunks only bound the memory held at once).
     let now = app.now();
+    let state = if approve { "approved" } else { "submitted" };
+    let who = (actor.user_id > 0).then_some(actor.user_id);
     let mut tx = app.store.begin().await.map_err(ServiceError::from)?;
-    let created: HashMap<String, i64> =
-        taizhang_store::units::insert_many(&mut tx, &new_units, now)
-            .await?
-            .into_iter()
-            .collect();
-    let mut values = Vec::new();
-    let mut ids = Vec::with_capacity(targets.len());
-    let mut audit = Vec::with_capacity(targets.len() + new_units.len());
-    for u in &new_units {
-        let id = created.get(&u.code).copied().unwrap_or_default();
-        audit.push(audit_event(
-            app,
-            actor,
-            "unit.create",
-            "unit",
-            id,
-            Some(id),
-            None::<&()>,
-            Some(&serde_json::json!({"code": u.code, "name": u.name, "kind": "school", "stage": u.stage, "via": "import"})),
-        ));
-    }
-    for (k, id) in &targets {
-        let r = &rows[*k];
-        let id = id
-            .or_else(|| created.get(&r.code).copied())
-            .unwrap_or_default();
-        ids.push(id);
-        for (s, e, v) in &r.values {
-            values.push((id, s.clone(), e.clone(), *v));
-        }
-        let entries: BTreeMap<String, f64> = r
-            .values
+    let mut created: HashMap<String, i64> = HashMap::with_capacity(new_units.len());
+    for chunk in new_units.chunks(5_000) {
+        let ids = taizhang_store::units::insert_many(&mut tx, chunk, now).await?;
+        let audit = ids
             .iter()
-            .map(|(s, e, v)| {
-                (
-                    if s.is_empty() {
-                        e.clone()
-                    } else {
-                        format!("{s}.{e}")
-                    },
-                    *v,
+            .zip(chunk)
+            .map(|((_, id), u)| {
+                audit_event(
+                    app,
+                    actor,
+                    "unit.create",
+                    "unit",
+                    *id,
+                    Some(*id),
+                    None::<&()>,
+                    Some(&serde_json::json!({"code": u.code, "name": u.name, "kind": "school", "stage": u.stage, "via": "import"})),
                 )
             })
             .collect();
-        audit.push(audit_event(
-            app,
-            actor,
-            "indicators.import",
-            "indicator_return",
-            id,
-            Some(id),
-            None::<&()>,
-            Some(&serde_json::json!({"period": period, "row": r.row, "values": entries})),
-        ));
+        taizhang_store::audit::append_many(&mut tx, audit).await?;
+        created.extend(ids);
     }
-    store::replace_values_many(&mut tx, &period, &values).await?;
-    let state = if approve { "approved" } else { "submitted" };
-    store::set_returns_many(
-        &mut tx,
-        &period,
-        &ids,
-        state,
-        (actor.user_id > 0).then_some(actor.user_id),
-        now,
-    )
-    .await?;
-    taizhang_store::audit::append_many(&mut tx, audit).await?;
+    for chunk in targets.chunks(5_000) {
+        let mut values = Vec::with_capacity(chunk.len() * 20);
+        let mut ids = Vec::with_capacity(chunk.len());
+        let mut audit = Vec::with_capacity(chunk.len());
+        for (k, id) in chunk {
+            let r = &rows[*k];
+            let id = id
+                .or_else(|| created.get(&r.code).copied())
+                .unwrap_or_default();
+            ids.push(id);
+            let mut entries = serde_json::Map::new();
+            for (s, e, v) in &r.values {
+                values.push((id, *s, *e, *v));
+                entries.insert(
+                    if s.is_empty() {
+                        e.to_string()
+                    } else {
+                        format!("{s}.{e}")
+                    },
+                    serde_json::json!(v),
+                );
+            }
+            audit.push(audit_event(
+                app,
+                actor,
+                "indicators.import",
+                "indicator_return",
+                id,
+                Some(id),
+                None::<&()>,
+                Some(&serde_json::json!({"period": period, "row": r.row, "values": entries})),
+            ));
+        }
+        store::replace_values_many(&mut tx, &period, &values).await?;
+        store::set_returns_many(&mut tx, &period, &ids, state, who, now).await?;
+        taizhang_store::audit::append_many(&mut tx, audit).await?;
+    }
     tx.commit().await.map_err(ServiceError::from)?;
     Ok(Summary {
         rows: targets.len(),

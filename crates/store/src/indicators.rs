@@ -250,7 +250,7 @@ pub async fn returns_of(
 pub async fn replace_values_many(
     c: &mut impl AsConn,
     period: &str,
-    values: &[(i64, String, String, f64)],
+    values: &[(i64, &str, &str, f64)],
 ) -> Result<()> {
     let mut ids: Vec<i64> = values.iter().map(|v| v.0).collect();
     ids.sort_unstable();
@@ -279,8 +279,8 @@ pub async fn replace_values_many(
                 vec![
                     Arg::I64(*unit_id),
                     Arg::Str(period.to_string()),
-                    Arg::Str(stage.clone()),
-                    Arg::Str(element.clone()),
+                    Arg::Str(stage.to_string()),
+                    Arg::Str(element.to_string()),
                     Arg::F64(*value),
                 ]
             }),

@@ -261,12 +261,15 @@ async fn import_upload(
                     String::new()
                 } else {
                     format!(
-                        ";提示:{}",
+                        ";提示{}条:{}{}",
+                        s.warnings.len(),
                         s.warnings
                             .iter()
+                            .take(5)
                             .map(|w| format!("第{}行 {}", w.row, w.message))
                             .collect::<Vec<_>>()
-                            .join(";")
+                            .join(";"),
+                        if s.warnings.len() > 5 { "……" } else { "" }
                     )
                 }
             ),
@@ -725,8 +728,8 @@ async fn evaluate_page(
         .schools
         .iter()
         .map(|s| SchoolRowView {
-            code: s.code.clone(),
-            name: s.name.clone(),
+            code: s.code.to_string(),
+            name: s.name.to_string(),
             stage: stage_label(&s.stage),
             students: num(Some(s.students), 0),
             cells: s
