@@ -372,3 +372,32 @@ test('clerk fills in with an outlier flagged, supervisor approves, evaluates and
     await sup.context.close();
   }
 });
+
+test('administrator copies a standard for the province and a broken edit is refused with the reason', async () => {
+  const { context, page } = await newPage();
+  try {
+    await page.goto('/login');
+    await page.fill('input[name=username]', USERNAME);
+    await page.fill('input[name=password]', PASSWORD);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('form[action="/login"] button[type=submit]')]);
+    await page.goto('/standards');
+    await page.selectOption('#copy select[name=based_on]', 'quality-2017');
+    await page.fill('#copy [name=id]', 'fj-quality-2017');
+    await page.fill('#copy [name=name]', '福建省优质均衡');
+    await Promise.all([page.waitForURL(/\/standards\/fj-quality-2017/), page.locator('#copy button').click()]);
+    const body = page.locator('textarea[name=body]');
+    const text = await body.inputValue();
+    assert.match(text, /"id": "fj-quality-2017"/);
+    // A formula naming an element that does not exist is refused, and the text is kept.
+    await body.fill(text.replace('teachers_above / students * 100', 'teachers_abov / students * 100'));
+    await Promise.all([page.waitForURL(/err=/), page.locator('#save-standard').click()]);
+    assert.match(await page.locator('.flash').first().innerText(), /teachers_abov/);
+    assert.match(await body.inputValue(), /teachers_abov/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'standard-error.png'), fullPage: false });
+    // The copy is offered for evaluation beside the presets.
+    await page.goto('/indicators');
+    assert.match(await page.locator('#evaluate select[name=standard]').innerText(), /福建省优质均衡/);
+  } finally {
+    await context.close();
+  }
+});

@@ -606,6 +606,36 @@ async fn cell(
             Some(json!({"standard": "class-size", "year": "2024", "deadline": "2099-12-31"})),
             write(c, side, 201),
         ),
+        ("POST", "/api/v1/standards") => (
+            p,
+            Some(
+                json!({"based_on": "quality-2017", "id": format!("copy-{}", next()), "name": "省细则"}),
+            ),
+            // Standards govern every county: only an administrator over everything (全部).
+            if c == Caller::Anonymous { 401 } else { 403 },
+        ),
+        ("PUT", "/api/v1/standards/{id}") => {
+            let id = format!("m-{}", next());
+            taizhang_service::indicators::copy_standard(
+                &w.t.app,
+                &taizhang_service::Actor::system("test"),
+                "class-size",
+                &id,
+                "",
+            )
+            .await
+            .expect("copy");
+            let body = serde_json::to_string(
+                &taizhang_service::indicators::standard("class-size").expect("preset"),
+            )
+            .expect("json")
+            .replace("\"class-size\"", &format!("\"{id}\""));
+            (
+                p.replace("{id}", &id),
+                Some(json!({"version": 1, "body": body})),
+                if c == Caller::Anonymous { 401 } else { 403 },
+            )
+        }
         ("POST", "/api/v1/schools/import") => (
             format!("{p}?year=2024"),
             Some(json!({"__schools_csv": w.side_unit(side).name})),
@@ -823,6 +853,7 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/units/{id}/gaps",
         "/api/v1/schools-template.xlsx",
         "/api/v1/schools/import",
+        "/api/v1/standards/{id}",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

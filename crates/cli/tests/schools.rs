@@ -446,3 +446,96 @@ async fn demo_gaps_become_items_and_reevaluation_shows_them_met() {
     );
     assert!(!after.open.iter().any(|g| g.number == "3509230003-小学-L4"));
 }
+
+/// An administrator copies 优质均衡 for a province: the copy's thresholds and scope rule
+/// change the evaluation; a broken body is refused with the reason and changes nothing; a
+/// stale version is refused; the presets never change.
+#[tokio::test]
+async fn a_province_copy_of_a_standard_changes_the_evaluation() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = demo_db(dir.path()).await;
+    let app = App::new(taizhang_store::Store::connect(&url).await.expect("db"));
+    let sys = Actor::system("test");
+    let county = {
+        let mut c = app.store.conn().await.expect("conn");
+        taizhang_store::units::id_by_code(&mut c, "350923")
+            .await
+            .expect("q")
+            .expect("county")
+    };
+    let copy = ind::copy_standard(
+        &app,
+        &sys,
+        "quality-2017",
+        "fj-quality-2017",
+        "福建省优质均衡",
+    )
+    .await
+    .expect("copy");
+    assert_eq!(copy.standard.name, "福建省优质均衡");
+    let err = ind::copy_standard(&app, &sys, "quality-2017", "quality-2017", "")
+        .await
+        .expect_err("a preset's id");
+    assert!(format!("{err:?}").contains("duplicate"));
+    // The province counts every teaching point and sets 小学 L4 at 3.0 ㎡.
+    let mut v: Value = serde_json::to_value(&copy.standard).expect("json");
+    v["scope"]["exclude_teaching_points_under"] = Value::Null;
+    v["indicators"][3]["thresholds"]["primary"] = serde_json::json!(3.0);
+    let body = serde_json::to_string_pretty(&v).expect("body");
+    // Broken bodies first: nothing changes.
+    let mut bad = v.clone();
+    bad["indicators"][0]["formula"] = serde_json::json!("teachers_abov / students * 100");
+    let err = ind::update_standard(&app, &sys, "fj-quality-2017", 1, &bad.to_string())
+        .await
+        .expect_err("unknown element");
+    assert!(format!("{err:?}").contains("teachers_abov"), "{err:?}");
+    let err = ind::update_standard(&app, &sys, "fj-quality-2017", 1, "{\"id\": ")
+        .await
+        .expect_err("not JSON");
+    assert!(format!("{err:?}").contains("第1行"), "{err:?}");
+    let updated = ind::update_standard(&app, &sys, "fj-quality-2017", 1, &body)
+        .await
+        .expect("update");
+    assert_eq!(updated.version, 2);
+    let err = ind::update_standard(&app, &sys, "fj-quality-2017", 1, &body)
+        .await
+        .expect_err("stale");
+    assert!(format!("{err:?}").contains("Stale"), "{err:?}");
+
+    let official = ind::evaluate(&app, &sys, "quality-2017", "2024", county, false)
+        .await
+        .expect("preset");
+    let province = ind::evaluate(&app, &sys, "fj-quality-2017", "2024", county, false)
+        .await
+        .expect("copy");
+    let l4 = |e: &taizhang_domain::evaluate::Evaluation| {
+        e.schools
+            .iter()
+            .find(|s| s.code.as_ref() == "3509230003")
+            .and_then(|s| s.indicators.iter().find(|i| i.code.as_ref() == "L4"))
+            .and_then(|i| i.met)
+    };
+    assert_eq!(l4(&official), Some(false), "3.20 ㎡ < 4.5");
+    assert_eq!(l4(&province), Some(true), "3.20 ㎡ ≥ 3.0");
+    let excluded = |e: &taizhang_domain::evaluate::Evaluation| {
+        e.excluded.iter().any(|(c, _)| c == "3509230010")
+    };
+    assert!(
+        excluded(&official),
+        "前洋教学点 (36 pupils) is left out by the preset"
+    );
+    assert!(!excluded(&province), "and counted by the province");
+    assert!(
+        province
+            .schools
+            .iter()
+            .any(|s| s.code.as_ref() == "3509230010"),
+        "the teaching point is evaluated"
+    );
+    let all = ind::all_standards(&app).await.expect("list");
+    assert_eq!(all.len(), 4);
+    assert_eq!(
+        ind::standard("quality-2017").expect("preset").indicators[3].thresholds["primary"],
+        4.5
+    );
+}

@@ -26,20 +26,218 @@ pub(crate) fn check_period(period: &str) -> Result<String> {
     }
 }
 
-/// The built-in standard with this id (administrators' copies come later).
+fn no_standard(id: &str) -> ServiceError {
+    FieldError::new(
+        "not_found",
+        "standard",
+        format!("评估标准“{id}”不存在,可选:basic-2012、quality-2017、class-size 或管理员复制的标准"),
+        format!("no standard '{id}': use basic-2012, quality-2017, class-size or an administrator's copy"),
+    )
+    .into()
+}
+
+/// The built-in preset with this id.
 pub fn standard(id: &str) -> Result<Standard> {
     standards::presets()
         .into_iter()
         .find(|s| s.id == id)
-        .ok_or_else(|| {
-            FieldError::new(
-                "not_found",
-                "standard",
-                format!("评估标准“{id}”不存在,可选:basic-2012、quality-2017、class-size"),
-                format!("no standard '{id}': use basic-2012, quality-2017 or class-size"),
-            )
-            .into()
+        .ok_or_else(|| no_standard(id))
+}
+
+/// The standard with this id: a built-in preset, or an administrator's copy.
+pub async fn standard_for(app: &App, id: &str) -> Result<Standard> {
+    if let Ok(s) = standard(id) {
+        return Ok(s);
+    }
+    let mut c = app.store.conn().await?;
+    let stored = store::get_standard(&mut c, id)
+        .await?
+        .ok_or_else(|| no_standard(id))?;
+    Standard::from_json(&stored.body).map_err(Into::into)
+}
+
+/// A standard as listed: built in or an administrator's copy (with its version).
+#[derive(Debug, Clone, Serialize)]
+pub struct StandardEntry {
+    #[serde(flatten)]
+    pub standard: Standard,
+    pub builtin: bool,
+    pub based_on: Option<String>,
+    pub version: i64,
+}
+
+/// Every standard an evaluation can use: the presets, then administrators' copies.
+pub async fn all_standards(app: &App) -> Result<Vec<StandardEntry>> {
+    let mut out: Vec<StandardEntry> = standards::presets()
+        .into_iter()
+        .map(|s| StandardEntry {
+            standard: s,
+            builtin: true,
+            based_on: None,
+            version: 0,
         })
+        .collect();
+    let mut c = app.store.conn().await?;
+    for s in store::list_standards(&mut c).await? {
+        if let Ok(std) = Standard::from_json(&s.body) {
+            out.push(StandardEntry {
+                standard: std,
+                builtin: false,
+                based_on: s.based_on,
+                version: s.version,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Checks an administrator's standard: valid JSON of the standard's shape, every formula over
+/// known elements, thresholds for its stages, known rules; the id is new-style (lowercase
+/// letters, digits, '-') and not a preset's.
+fn check_standard(id: &str, body: &str) -> Result<Standard> {
+    let std = Standard::from_json(body)?;
+    std.check(&standards::elements())?;
+    if std.id != id {
+        return Err(FieldError::new(
+            "invalid_standard",
+            "id",
+            format!("标准内容中的 id“{}”应与标准编号“{id}”一致", std.id),
+            format!("the body's id '{}' must be '{id}'", std.id),
+        )
+        .into());
+    }
+    Ok(std)
+}
+
+/// Only an administrator over everything (全部) manages standards: they govern every county's
+/// evaluation, like the working-day calendar.
+fn may_manage_standards(actor: &Actor) -> Result<()> {
+    if actor.scope(Permission::UnitWrite).all {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+/// Copies a standard (a preset or another copy) under a new id, for a province's rules; the
+/// body, if given, is the edited standard (JSON), else the original with the new id.
+pub async fn copy_standard(
+    app: &App,
+    actor: &Actor,
+    based_on: &str,
+    id: &str,
+    name: &str,
+) -> Result<StandardEntry> {
+    may_manage_standards(actor)?;
+    let id = id.trim();
+    if id.is_empty()
+        || id.len() > 40
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(FieldError::new(
+            "invalid_format",
+            "id",
+            "标准编号只能由小写字母、数字和“-”组成(1–40位),如 fj-quality-2017",
+            "the id may hold lowercase letters, digits and '-' (1-40), e.g. fj-quality-2017",
+        )
+        .into());
+    }
+    if standard(id).is_ok() {
+        return Err(FieldError::new(
+            "duplicate",
+            "id",
+            "不能使用内置标准的编号",
+            "that id belongs to a built-in standard",
+        )
+        .into());
+    }
+    let mut std = standard_for(app, based_on).await?;
+    std.id = id.to_string();
+    if !name.trim().is_empty() {
+        std.name = name.trim().to_string();
+    }
+    let body =
+        serde_json::to_string_pretty(&std).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let mut tx = app.store.begin().await?;
+    if store::get_standard(&mut tx, id).await?.is_some() {
+        return Err(FieldError::new(
+            "duplicate",
+            "id",
+            format!("标准编号“{id}”已被使用"),
+            format!("the id '{id}' is taken"),
+        )
+        .into());
+    }
+    store::put_standard(&mut tx, id, &body, Some(based_on), 0, app.now()).await?;
+    record(
+        app,
+        &mut tx,
+        actor,
+        "standard.copy",
+        "standard",
+        0,
+        None,
+        None::<&()>,
+        Some(&std),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StandardEntry {
+        standard: std,
+        builtin: false,
+        based_on: Some(based_on.to_string()),
+        version: 1,
+    })
+}
+
+/// Replaces an administrator's standard with an edited body (JSON), if `version` is current.
+/// A body that does not parse or check names the line, the indicator or the field.
+pub async fn update_standard(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    version: i64,
+    body: &str,
+) -> Result<StandardEntry> {
+    may_manage_standards(actor)?;
+    if standard(id).is_ok() {
+        return Err(FieldError::new(
+            "builtin",
+            "id",
+            "内置标准不能修改,请先复制",
+            "a built-in standard cannot be changed: copy it first",
+        )
+        .into());
+    }
+    let mut tx = app.store.begin().await?;
+    let before = store::get_standard(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let std = check_standard(id, body)?;
+    let body =
+        serde_json::to_string_pretty(&std).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    store::put_standard(&mut tx, id, &body, None, version, app.now()).await?;
+    record(
+        app,
+        &mut tx,
+        actor,
+        "standard.update",
+        "standard",
+        0,
+        None,
+        Some(&before.body),
+        Some(&std),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StandardEntry {
+        standard: std,
+        builtin: false,
+        based_on: before.based_on,
+        version: version + 1,
+    })
 }
 
 /// One value a school reports: stage (`primary`, `junior`, `senior`, or empty for a
@@ -325,7 +523,7 @@ pub async fn evaluate(
     county_id: i64,
     include_unapproved: bool,
 ) -> Result<Evaluation> {
-    let std = standard(standard_id)?;
+    let std = standard_for(app, standard_id).await?;
     let period = check_period(period)?;
     let scope = actor.scope(Permission::DataRead);
     let mut c = app.store.conn().await?;
@@ -536,7 +734,7 @@ pub async fn gaps(
     period: &str,
     county_id: i64,
 ) -> Result<GapReport> {
-    let std = standard(standard_id)?;
+    let std = standard_for(app, standard_id).await?;
     let period = check_period(period)?;
     let ev = evaluate(app, actor, standard_id, &period, county_id, false).await?;
     let mut c = app.store.conn().await?;
@@ -606,7 +804,7 @@ pub async fn raise_gaps(
     deadline: &str,
 ) -> Result<GapReport> {
     let mut report = gaps(app, actor, standard_id, period, county_id).await?;
-    let std = standard(standard_id)?;
+    let std = standard_for(app, standard_id).await?;
     // Only a supervisor over the county may raise items (the ledger checks it too).
     let county = {
         let mut c = app.store.conn().await?;
@@ -858,9 +1056,4 @@ pub async fn returns(
         None => "/".to_string(),
     };
     Ok(store::schools(&mut c, &scope, &path, &period).await?)
-}
-
-/// The standards an evaluation can use (the built-in presets).
-pub fn list_standards() -> Vec<Standard> {
-    standards::presets()
 }

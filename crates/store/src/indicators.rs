@@ -356,3 +356,71 @@ pub async fn set_returns_many(
     }
     Ok(())
 }
+
+/// An administrator's standard (a copy of a preset, adjusted), stored as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct StoredStandard {
+    pub id: String,
+    pub body: String,
+    pub based_on: Option<String>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub async fn list_standards(c: &mut impl AsConn) -> Result<Vec<StoredStandard>> {
+    Ok(run!(c, |x| sqlx::query_as::<_, StoredStandard>(
+        "SELECT id, body, based_on, version, created_at, updated_at FROM standards ORDER BY id"
+    )
+    .fetch_all(&mut *x)
+    .await?))
+}
+
+pub async fn get_standard(c: &mut impl AsConn, id: &str) -> Result<Option<StoredStandard>> {
+    Ok(run!(c, |x| sqlx::query_as::<_, StoredStandard>(
+        "SELECT id, body, based_on, version, created_at, updated_at FROM standards WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(&mut *x)
+    .await?))
+}
+
+/// Inserts a new standard, or replaces one whose version is still `version` (0: new).
+pub async fn put_standard(
+    c: &mut impl AsConn,
+    id: &str,
+    body: &str,
+    based_on: Option<&str>,
+    version: i64,
+    now: i64,
+) -> Result<()> {
+    let n = if version == 0 {
+        run!(c, |x| sqlx::query(
+            "INSERT INTO standards (id, body, based_on, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT (id) DO NOTHING"
+        )
+        .bind(id)
+        .bind(body)
+        .bind(based_on)
+        .bind(now)
+        .execute(&mut *x)
+        .await?
+        .rows_affected())
+    } else {
+        run!(c, |x| sqlx::query(
+            "UPDATE standards SET body = $1, version = version + 1, updated_at = $2 \
+             WHERE id = $3 AND version = $4"
+        )
+        .bind(body)
+        .bind(now)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *x)
+        .await?
+        .rows_affected())
+    };
+    if n == 0 {
+        return Err(StoreError::StaleVersion { expected: version });
+    }
+    Ok(())
+}

@@ -1338,6 +1338,24 @@ pub const ROUTES: &[Route] = &[
         get(crate::api_indicators::standards_list)
     ),
     route!(
+        "POST",
+        "/api/v1/standards",
+        "indicators",
+        true,
+        "复制评估标准",
+        "Copy a standard under a new id (administrators over everything)",
+        post(crate::api_indicators::standards_copy)
+    ),
+    route!(
+        "PUT",
+        "/api/v1/standards/{id}",
+        "indicators",
+        true,
+        "修改评估标准",
+        "Replace an administrator's standard with an edited JSON body (version-checked)",
+        axum::routing::put(crate::api_indicators::standards_update)
+    ),
+    route!(
         "GET",
         "/api/v1/returns",
         "indicators",

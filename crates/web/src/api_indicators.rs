@@ -137,8 +137,42 @@ pub async fn gaps_raise(
     created(ind::raise_gaps(&st.app, &c.actor, &b.standard, &b.year, id, &b.deadline).await?)
 }
 
-pub async fn standards_list(_c: ApiCaller) -> ApiResult {
-    ok(ind::list_standards())
+pub async fn standards_list(State(st): State<AppState>, _c: ApiCaller) -> ApiResult {
+    ok(ind::all_standards(&st.app).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyBody {
+    based_on: String,
+    id: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn standards_copy(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiJson(b): ApiJson<CopyBody>,
+) -> ApiResult {
+    created(ind::copy_standard(&st.app, &c.actor, &b.based_on, &b.id, &b.name).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandardBody {
+    version: i64,
+    /// The whole standard as JSON text (as edited).
+    body: String,
+}
+
+pub async fn standards_update(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    ApiJson(b): ApiJson<StandardBody>,
+) -> ApiResult {
+    ok(ind::update_standard(&st.app, &c.actor, &id, b.version, &b.body).await?)
 }
 
 pub async fn schools_template(_c: ApiCaller) -> ApiResult {

@@ -30,6 +30,176 @@ pub fn routes() -> Router<AppState> {
         .route("/indicators/gaps", post(gaps_raise))
         .route("/schools/{id}/data", get(school_page).post(school_save))
         .route("/schools/{id}/data/act", post(school_act))
+        .route("/standards", get(standards_page).post(standards_copy))
+        .route("/standards/{id}", get(standard_page).post(standard_save))
+}
+
+struct StandardRow {
+    id: String,
+    name: String,
+    builtin: bool,
+    based_on: String,
+    indicators: usize,
+}
+
+#[derive(Template)]
+#[template(path = "standards.html")]
+struct StandardsPage {
+    l: Layout,
+    rows: Vec<StandardRow>,
+    can_manage: bool,
+}
+
+async fn standards_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> Response {
+    let tr = c.tr;
+    let rows = match ind::all_standards(&st.app).await {
+        Ok(r) => r,
+        Err(e) => return back("/indicators", "err", &msg(tr, &e)),
+    };
+    render(StandardsPage {
+        l: layout(
+            &c,
+            tr.pick("评估标准", "Standards"),
+            "indicators",
+            vec![
+                home_crumb(tr),
+                (
+                    tr.pick("均衡发展指标", "School indicators").into(),
+                    "/indicators".into(),
+                ),
+                (tr.pick("评估标准", "Standards").into(), String::new()),
+            ],
+            flash,
+        ),
+        rows: rows
+            .into_iter()
+            .map(|s| StandardRow {
+                indicators: s.standard.indicators.len(),
+                id: s.standard.id,
+                name: s.standard.name,
+                builtin: s.builtin,
+                based_on: s.based_on.unwrap_or_default(),
+            })
+            .collect(),
+        can_manage: c.actor.scope(Permission::UnitWrite).all,
+    })
+}
+
+#[derive(Deserialize)]
+struct CopyForm {
+    csrf: String,
+    based_on: String,
+    id: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn standards_copy(
+    State(st): State<AppState>,
+    c: PageCaller,
+    axum::Form(f): axum::Form<CopyForm>,
+) -> Response {
+    if let Err(r) = c.check_csrf(&f.csrf) {
+        return r;
+    }
+    match ind::copy_standard(&st.app, &c.actor, &f.based_on, &f.id, &f.name).await {
+        Ok(s) => back(&format!("/standards/{}", s.standard.id), "ok", c.tr.t("ok")),
+        Err(e) => back("/standards", "err", &msg(c.tr, &e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "standard.html")]
+struct StandardPage {
+    l: Layout,
+    id: String,
+    name: String,
+    builtin: bool,
+    version: i64,
+    body: String,
+    can_edit: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct StandardQ {
+    ok: Option<String>,
+    err: Option<String>,
+    /// The body the user sent, shown again after an error.
+    #[serde(default)]
+    draft: Option<String>,
+}
+
+async fn standard_page(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<String>,
+    Query(q): Query<StandardQ>,
+) -> Response {
+    let tr = c.tr;
+    let all = match ind::all_standards(&st.app).await {
+        Ok(r) => r,
+        Err(e) => return back("/standards", "err", &msg(tr, &e)),
+    };
+    let Some(s) = all.into_iter().find(|s| s.standard.id == id) else {
+        return not_found_page(tr, "评估标准不存在", "no such standard");
+    };
+    let body = q
+        .draft
+        .clone()
+        .unwrap_or_else(|| serde_json::to_string_pretty(&s.standard).unwrap_or_default());
+    render(StandardPage {
+        l: layout(
+            &c,
+            &s.standard.name,
+            "indicators",
+            vec![
+                home_crumb(tr),
+                (tr.pick("评估标准", "Standards").into(), "/standards".into()),
+                (s.standard.name.clone(), String::new()),
+            ],
+            Flash {
+                ok: q.ok.clone(),
+                err: q.err.clone(),
+            },
+        ),
+        id: s.standard.id.clone(),
+        name: s.standard.name.clone(),
+        builtin: s.builtin,
+        version: s.version,
+        body,
+        can_edit: !s.builtin && c.actor.scope(Permission::UnitWrite).all,
+    })
+}
+
+#[derive(Deserialize)]
+struct StandardForm {
+    csrf: String,
+    version: i64,
+    body: String,
+}
+
+async fn standard_save(
+    State(st): State<AppState>,
+    c: PageCaller,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<StandardForm>,
+) -> Response {
+    if let Err(r) = c.check_csrf(&f.csrf) {
+        return r;
+    }
+    let here = format!("/standards/{id}");
+    match ind::update_standard(&st.app, &c.actor, &id, f.version, &f.body).await {
+        Ok(_) => back(&here, "ok", c.tr.t("ok")),
+        Err(e) => {
+            // Back to the editor with the text as typed, so nothing is lost.
+            let q = serde_urlencoded::to_string([
+                ("err", msg(c.tr, &e)),
+                ("draft", f.body.chars().take(6000).collect::<String>()),
+            ])
+            .unwrap_or_default();
+            axum::response::Redirect::to(&format!("{here}?{q}")).into_response()
+        }
+    }
 }
 
 fn this_year() -> String {
@@ -207,9 +377,11 @@ async fn page_returns(
         state,
         rows,
         counts: counts.into_iter().collect(),
-        standards: ind::list_standards()
+        standards: ind::all_standards(&st.app)
+            .await
+            .unwrap_or_default()
             .into_iter()
-            .map(|s| (s.id, s.name))
+            .map(|s| (s.standard.id, s.standard.name))
             .collect(),
         counties,
         can_import: !c.actor.scope(Permission::DataEnter).is_empty(),
@@ -670,7 +842,7 @@ async fn evaluate_page(
     Query(q): Query<EvalQ>,
 ) -> Response {
     let tr = c.tr;
-    let std = match ind::standard(&q.standard) {
+    let std = match ind::standard_for(&st.app, &q.standard).await {
         Ok(s) => s,
         Err(e) => return back("/indicators", "err", &msg(tr, &e)),
     };
