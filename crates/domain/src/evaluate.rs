@@ -288,7 +288,9 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
                     .map(|ind| {
                         let t = ind.thresholds.get(st).copied();
                         let floor = match (rule.kind.as_str(), t, rule.floor_share) {
-                            ("at_least", Some(t), Some(share)) => Some(t * share),
+                            ("at_least", Some(t), Some(share)) if !ind.requirement => {
+                                Some(t * share)
+                            }
                             _ => None,
                         };
                         (t, floor)
@@ -330,15 +332,27 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
                     gap,
                 });
             }
-            let met_count = results.iter().filter(|r| r.met == Some(true)).count();
+            // The k-of-n rule counts the ordinary indicators; requirements must all be met.
+            let ordinary = || {
+                results
+                    .iter()
+                    .zip(&std.indicators)
+                    .filter(|(_, ind)| !ind.requirement)
+                    .map(|(r, _)| r)
+            };
+            let requirements_ok = results
+                .iter()
+                .zip(&std.indicators)
+                .all(|(r, ind)| !ind.requirement || r.met != Some(false));
+            let met_count = ordinary().filter(|r| r.met == Some(true)).count();
             let pass = match rule.kind.as_str() {
                 "at_least" => {
-                    let k = rule.k.unwrap_or(results.len());
-                    let rest_ok = results.iter().all(|r| {
+                    let k = rule.k.unwrap_or(ordinary().count());
+                    let rest_ok = ordinary().all(|r| {
                         r.met == Some(true)
                             || matches!((r.value, r.floor), (Some(v), Some(fl)) if v >= fl)
                     });
-                    Some(met_count >= k && rest_ok)
+                    Some(met_count >= k && rest_ok && requirements_ok)
                 }
                 "all" => Some(
                     results.iter().all(|r| r.met != Some(false))
@@ -441,6 +455,16 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
             }));
             let spread = indicators::spread(&points, 1.0);
             let (threshold, pass) = match std.county_rule.kind.as_str() {
+                // A requirement: the county's value (e.g. its largest class) against the
+                // threshold, failing if any school misses it.
+                _ if ind.requirement => {
+                    let t = ind.thresholds.get(*stage).copied();
+                    let any_fails = us.iter().any(|&ui| match (ind_values[ui * n_ind + k], t) {
+                        (Some(v), Some(t)) => !compare(v, t, ind.smaller_is_better),
+                        _ => false,
+                    });
+                    (t, t.map(|_| !any_fails))
+                }
                 "each" | "composite_mean" => {
                     let cv = spread.as_ref().and_then(|s| s.cv);
                     if let Some(cv) = cv {
@@ -469,18 +493,22 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
                 stage: stage.to_string(),
                 indicator: ind.code.clone(),
                 mean,
-                sd: spread.as_ref().map(|s| s.sd),
+                sd: spread.as_ref().filter(|_| !ind.requirement).map(|s| s.sd),
                 n: spread.as_ref().map_or(0, |s| s.n),
-                cv: spread.as_ref().and_then(|s| s.cv),
+                cv: spread
+                    .as_ref()
+                    .filter(|_| !ind.requirement)
+                    .and_then(|s| s.cv),
                 threshold,
                 pass,
             });
         }
         let (composite_cv, pass) = match std.county_rule.kind.as_str() {
             "composite_mean" => {
-                let c = (cvs.len() == std.indicators.len() && !cvs.is_empty())
+                let ordinary = std.indicators.iter().filter(|i| !i.requirement).count();
+                let c = (cvs.len() == ordinary && !cvs.is_empty())
                     .then(|| cvs.iter().sum::<f64>() / cvs.len() as f64);
-                (c, c.zip(cv_max).map(|(c, m)| c <= m))
+                (c, c.zip(cv_max).map(|(c, m)| c <= m && all_pass))
             }
             _ => (None, Some(all_pass)),
         };
@@ -648,6 +676,29 @@ mod tests {
         assert!((l6.gap.expect("gap") - 280.0).abs() < 1e-6);
         let fail = evaluate(std, &elements(), &[mk(100.0 * 2000.0 * 0.80)]);
         assert_eq!(fail.schools[0].pass, Some(false));
+        // The class-size cap (G1, ≤ 45 in 小学) is a requirement outside the 6 of 7: a class
+        // of 48 fails the school and the county, and has no 差异系数.
+        let mut big = mk(100.0 * 2000.0 * 0.86);
+        big.per_stage
+            .get_mut("primary")
+            .expect("primary")
+            .insert("max_class".into(), 48.0);
+        let e = evaluate(std, &elements(), &[big]);
+        let s = &e.schools[0];
+        assert_eq!((s.met_count, s.pass), (6, Some(false)));
+        let g1 = s
+            .indicators
+            .iter()
+            .find(|i| i.code.as_ref() == "G1")
+            .expect("G1");
+        assert_eq!((g1.met, g1.gap, g1.floor), (Some(false), Some(3.0), None));
+        let c = e
+            .county
+            .iter()
+            .find(|c| c.indicator == "G1")
+            .expect("county G1");
+        assert_eq!((c.mean, c.pass, c.cv), (Some(48.0), Some(false), None));
+        assert_eq!(e.verdicts[0].pass, Some(false));
     }
 
     /// Scope: a teaching point under 50 pupils is left out (and says why); special schools

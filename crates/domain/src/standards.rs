@@ -49,6 +49,11 @@ pub struct Indicator {
     /// For shares of oversized classes and the like: the value must not exceed the threshold.
     #[serde(default)]
     pub smaller_is_better: bool,
+    /// A requirement every school must meet (e.g. 优质均衡's class-size cap), outside the
+    /// k-of-n school rule and without a 差异系数: a school fails if it misses it, a county
+    /// fails if any school does.
+    #[serde(default)]
+    pub requirement: bool,
     pub clause: String,
     #[serde(default)]
     pub confidence: Option<String>,
@@ -258,6 +263,7 @@ mod tests {
         let t: Vec<(f64, f64)> = q
             .indicators
             .iter()
+            .filter(|i| !i.requirement)
             .map(|i| (i.thresholds["primary"], i.thresholds["junior"]))
             .collect();
         assert_eq!(
