@@ -397,6 +397,28 @@ test('administrator copies a standard for the province and a broken edit is refu
     // The copy is offered for evaluation beside the presets.
     await page.goto('/indicators');
     assert.match(await page.locator('#evaluate select[name=standard]').innerText(), /福建省优质均衡/);
+
+    // A custom element and a monthly form for 小学; the school page offers it.
+    await page.goto('/forms');
+    await page.fill('#new-element [name=code]', 'canteen_checks');
+    await page.fill('#new-element [name=name]', '食堂检查次数');
+    await page.fill('#new-element [name=unit]', '次');
+    await Promise.all([page.waitForURL(/ok=/), page.locator('#new-element button').click()]);
+    await page.fill('#new-form [name=id]', 'canteen');
+    await page.fill('#new-form [name=name]', '食堂食品安全检查月报');
+    await page.selectOption('#new-form [name=period_type]', 'month');
+    await page.locator('#new-form input[name=school_kinds][value=primary]').check();
+    await page.locator('#new-form input[name=elements][value=canteen_checks]').check();
+    await Promise.all([page.waitForURL(/ok=/), page.locator('#new-form button').click()]);
+    assert.match(await page.locator('#forms').innerText(), /食堂食品安全检查月报\s+月\s+小学\s+食堂检查次数/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'forms.png'), fullPage: true });
+    await page.goto('/indicators?year=2024');
+    await Promise.all([page.waitForURL(/\/schools\/\d+\/data/), page.locator('#returns a', { hasText: '屏南县第三小学' }).click()]);
+    await page.selectOption('#pick-form select[name=form]', 'canteen');
+    await page.fill('#pick-form [name=period]', '2026-11');
+    await Promise.all([page.waitForURL(/form=canteen/), page.locator('#pick-form button').click()]);
+    assert.match(await page.locator('h1').innerText(), /食堂食品安全检查月报 · 2026年11月/);
+    assert.equal(await page.locator('input[name=".canteen_checks"]').count(), 1);
   } finally {
     await context.close();
   }

@@ -606,6 +606,22 @@ async fn cell(
             Some(json!({"standard": "class-size", "year": "2024", "deadline": "2099-12-31"})),
             write(c, side, 201),
         ),
+        ("GET", "/api/v1/forms") => (p, None, if c == Caller::Anonymous { 401 } else { 200 }),
+        ("POST", "/api/v1/forms") => (
+            p,
+            Some(
+                json!({"id": format!("f{}", next()), "name": "食堂检查", "period_type": "month", "elements": ["students"]}),
+            ),
+            // Forms govern every school: only an administrator over everything (全部).
+            if c == Caller::Anonymous { 401 } else { 403 },
+        ),
+        ("POST", "/api/v1/elements") => (
+            p,
+            Some(
+                json!({"code": format!("e{}", next()), "name": "食堂检查次数", "unit": "次", "type": "count", "per_stage": false}),
+            ),
+            if c == Caller::Anonymous { 401 } else { 403 },
+        ),
         ("POST", "/api/v1/standards") => (
             p,
             Some(
@@ -854,6 +870,8 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/schools-template.xlsx",
         "/api/v1/schools/import",
         "/api/v1/standards/{id}",
+        "/api/v1/forms",
+        "/api/v1/elements",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

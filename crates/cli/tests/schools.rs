@@ -539,3 +539,126 @@ async fn a_province_copy_of_a_standard_changes_the_evaluation() {
         4.5
     );
 }
+
+/// A custom form: a monthly canteen-inspection count for 小学 with a custom element, filled,
+/// submitted and approved like the 学年 form; periods, school types and elements are checked;
+/// its values never mix with the 学年 statistics.
+async fn custom_form(backend: Backend) {
+    let t = spawn_app(backend).await;
+    let app = &t.app;
+    let sys = Actor::system("test");
+    let c = county(app, "样本县").await;
+    let mk = |code: &'static str, stage: &'static str| CreateUnit {
+        parent_id: Some(c),
+        code: code.into(),
+        name: format!("学校{code}"),
+        kind: "school".into(),
+        stage: Some(stage.into()),
+        rural: false,
+        attrs: None,
+        sort_order: 0,
+    };
+    let p = taizhang_service::units::create(app, &sys, mk("P1", "primary"))
+        .await
+        .expect("primary");
+    let j = taizhang_service::units::create(app, &sys, mk("J1", "junior"))
+        .await
+        .expect("junior");
+    use taizhang_domain::forms::{Form, PeriodType};
+    use taizhang_domain::standards::Element;
+    let el = |code: &str| Element {
+        code: code.into(),
+        name: "食堂检查次数".into(),
+        unit: "次".into(),
+        kind: "count".into(),
+        per_stage: false,
+        physical: false,
+        aggregate: None,
+    };
+    taizhang_service::forms::add_element(app, &sys, el("canteen_checks"))
+        .await
+        .expect("element");
+    let dup = taizhang_service::forms::add_element(app, &sys, el("books"))
+        .await
+        .expect_err("a built-in code");
+    assert!(format!("{dup:?}").contains("duplicate"));
+    let form = |elements: Vec<&str>| Form {
+        id: "canteen".into(),
+        name: "食堂检查月报".into(),
+        period_type: PeriodType::Month,
+        school_kinds: vec!["primary".into()],
+        elements: elements.into_iter().map(String::from).collect(),
+    };
+    let bad = taizhang_service::forms::create_form(app, &sys, form(vec!["canteen_check"]))
+        .await
+        .expect_err("unknown element");
+    assert!(format!("{bad:?}").contains("canteen_check"));
+    taizhang_service::forms::create_form(app, &sys, form(vec!["canteen_checks", "students"]))
+        .await
+        .expect("form");
+    let entries = [
+        Entry {
+            stage: String::new(),
+            element: "canteen_checks".into(),
+            value: 4.0,
+        },
+        Entry {
+            stage: "primary".into(),
+            element: "students".into(),
+            value: 300.0,
+        },
+    ];
+    let err = ind::save_form(app, &sys, "canteen", p.id, "2024-5", &entries)
+        .await
+        .expect_err("month needs two digits");
+    assert!(format!("{err:?}").contains("2024-05"), "{err:?}");
+    let err = ind::save_form(app, &sys, "canteen", j.id, "2024-05", &entries)
+        .await
+        .expect_err("not for 初中");
+    assert!(format!("{err:?}").contains("not_assigned"), "{err:?}");
+    let err = ind::save_form(
+        app,
+        &sys,
+        "canteen",
+        p.id,
+        "2024-05",
+        &[Entry {
+            stage: String::new(),
+            element: "books".into(),
+            value: 1.0,
+        }],
+    )
+    .await
+    .expect_err("not on this form");
+    assert!(format!("{err:?}").contains("entries[0]"), "{err:?}");
+    ind::save_form(app, &sys, "canteen", p.id, "2024-05", &entries)
+        .await
+        .expect("save");
+    ind::transition_form(app, &sys, "canteen", p.id, "2024-05", "submit", "")
+        .await
+        .expect("submit");
+    let r = ind::transition_form(app, &sys, "canteen", p.id, "2024-05", "approve", "")
+        .await
+        .expect("approve");
+    assert_eq!(r.state, "approved");
+    let v = ind::school_return_form(app, &sys, "canteen", p.id, "2024-05")
+        .await
+        .expect("view");
+    assert_eq!(v.period_label, "2024年5月");
+    assert_eq!(v.values.len(), 2);
+    // The 学年 form of the same school has nothing: forms never share values.
+    let basic = ind::school_return(app, &sys, p.id, "2024")
+        .await
+        .expect("basic");
+    assert!(basic.values.is_empty() && basic.ret.is_none());
+}
+
+#[tokio::test]
+async fn custom_form_sqlite() {
+    custom_form(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn custom_form_postgres() {
+    custom_form(Backend::Postgres).await;
+}

@@ -8,6 +8,7 @@ pub mod dates;
 pub mod error;
 pub mod evaluate;
 pub mod expr;
+pub mod forms;
 pub mod indicators;
 pub mod ledger;
 pub mod password;

@@ -261,7 +261,51 @@ pub async fn save(
     period: &str,
     entries: &[Entry],
 ) -> Result<()> {
-    let period = check_period(period)?;
+    save_form(app, actor, "", unit_id, period, entries).await
+}
+
+/// Checks the period for the form (the built-in form's 学年 as before) and gives the form,
+/// the period and the key the values are stored under.
+async fn form_period(
+    app: &App,
+    form_id: &str,
+    period: &str,
+) -> Result<(taizhang_domain::forms::Form, String, String)> {
+    let form = crate::forms::form(app, form_id).await?;
+    let period = if form.id == taizhang_domain::forms::BASIC {
+        check_period(period)?
+    } else {
+        form.period_type.check(period)?
+    };
+    let key = form.key(&period);
+    Ok((form, period, key))
+}
+
+fn not_assigned(form: &taizhang_domain::forms::Form, kind: &str) -> ServiceError {
+    FieldError::new(
+        "not_assigned",
+        "form",
+        format!(
+            "填报表“{}”不适用于{}",
+            form.name,
+            taizhang_domain::unit::SchoolStage::parse("stage", kind).map_or(kind, |k| k.label_zh())
+        ),
+        format!("the form '{}' is not assigned to {kind} schools", form.id),
+    )
+    .into()
+}
+
+/// 填报 of any form: like [`save`], over the form's elements and period type.
+pub async fn save_form(
+    app: &App,
+    actor: &Actor,
+    form_id: &str,
+    unit_id: i64,
+    period: &str,
+    entries: &[Entry],
+) -> Result<()> {
+    let (form, shown_period, period) = form_period(app, form_id, period).await?;
+    let all_els = crate::forms::elements(app).await?;
     let mut tx = app.store.begin().await?;
     let school = taizhang_store::units::get(&mut tx, &actor.scope(Permission::DataRead), unit_id)
         .await?
@@ -289,8 +333,19 @@ pub async fn save(
         )
         .into());
     }
-    let els = standards::elements();
-    let stages = evaluate::stages_of(school.stage.as_deref().unwrap_or(""));
+    let kind = school.stage.clone().unwrap_or_default();
+    if !form.applies_to(&kind) {
+        return Err(not_assigned(&form, &kind));
+    }
+    let els = standards::Elements {
+        elements: all_els
+            .elements
+            .into_iter()
+            .filter(|e| form.elements.contains(&e.code))
+            .collect(),
+        ..all_els
+    };
+    let stages = evaluate::stages_of(&kind);
     let mut rows = Vec::with_capacity(entries.len());
     for (k, e) in entries.iter().enumerate() {
         let bad = |zh: String, en: String| -> ServiceError {
@@ -354,7 +409,7 @@ pub async fn save(
         unit_id,
         Some(unit_id),
         None::<&()>,
-        Some(&serde_json::json!({"period": period, "entries": entries})),
+        Some(&serde_json::json!({"form": form.id, "period": shown_period, "entries": entries})),
     )
     .await?;
     tx.commit().await?;
@@ -371,7 +426,20 @@ pub async fn transition(
     action: &str,
     reason: &str,
 ) -> Result<store::Return> {
-    let period = check_period(period)?;
+    transition_form(app, actor, "", unit_id, period, action, reason).await
+}
+
+/// [`transition`] for any form; 数据校验 applies to the built-in form's data.
+pub async fn transition_form(
+    app: &App,
+    actor: &Actor,
+    form_id: &str,
+    unit_id: i64,
+    period: &str,
+    action: &str,
+    reason: &str,
+) -> Result<store::Return> {
+    let (form, _, period) = form_period(app, form_id, period).await?;
     let mut tx = app.store.begin().await?;
     let school = taizhang_store::units::get(&mut tx, &actor.scope(Permission::DataRead), unit_id)
         .await?
@@ -417,7 +485,7 @@ pub async fn transition(
         )
         .into());
     }
-    if action == "submit" {
+    if action == "submit" && form.id == taizhang_domain::forms::BASIC {
         // 数据校验: a return with errors is not submitted; the errors are named.
         let vs = store::values(
             &mut tx,
@@ -871,6 +939,12 @@ pub async fn raise_gaps(
 /// findings (数据校验) and the values whose change since last year stands out (异常值提示).
 #[derive(Debug, Clone, Serialize)]
 pub struct SchoolReturn {
+    /// The form (填报表) and its data elements, in order.
+    pub form_id: String,
+    pub form_name: String,
+    pub elements: Vec<String>,
+    /// The period as users read it (2024—2025学年, 2024年5月 …).
+    pub period_label: String,
     pub unit_id: i64,
     pub code: String,
     pub name: String,
@@ -904,13 +978,6 @@ fn split(
         }
     }
     (per_stage, school)
-}
-
-fn prev_period(period: &str, back: i32) -> String {
-    period
-        .parse::<i32>()
-        .map(|y| (y - back).to_string())
-        .unwrap_or_default()
 }
 
 /// Each school's relative changes from `from` to `to`, by `stage.element`, among the schools
@@ -953,7 +1020,23 @@ pub async fn school_return(
     unit_id: i64,
     period: &str,
 ) -> Result<SchoolReturn> {
-    let period = check_period(period)?;
+    school_return_form(app, actor, "", unit_id, period).await
+}
+
+/// The 填报 view of a school's return of any form; 数据校验 applies to the built-in form.
+pub async fn school_return_form(
+    app: &App,
+    actor: &Actor,
+    form_id: &str,
+    unit_id: i64,
+    period: &str,
+) -> Result<SchoolReturn> {
+    let (form, shown, key) = form_period(app, form_id, period).await?;
+    let basic = form.id == taizhang_domain::forms::BASIC;
+    let last_shown = form.period_type.previous(&shown);
+    let last = form.key(&last_shown);
+    let before_last = form.key(&form.period_type.previous(&last_shown));
+    let period = key;
     let scope = actor.scope(Permission::DataRead);
     let mut c = app.store.conn().await?;
     let school = taizhang_store::units::get(&mut c, &scope, unit_id)
@@ -972,15 +1055,18 @@ pub async fn school_return(
             .collect()
     };
     let values = own(store::values(&mut c, &scope, &school.path, &period, true).await?);
-    let last = prev_period(&period, 1);
     let last_year = own(store::values(&mut c, &scope, &school.path, &last, true).await?);
     let (per_stage, whole) = split(&values);
-    let findings = taizhang_domain::validate::check(
-        &taizhang_domain::validate::builtin(),
-        &standards::elements(),
-        &per_stage,
-        &whole,
-    );
+    let findings = if basic {
+        taizhang_domain::validate::check(
+            &taizhang_domain::validate::builtin(),
+            &standards::elements(),
+            &per_stage,
+            &whole,
+        )
+    } else {
+        Vec::new()
+    };
     // Reference: the other schools under the same parent, this year if five or more have
     // reported, else last year's changes.
     let parent_path = school
@@ -991,14 +1077,7 @@ pub async fn school_return(
         .unwrap_or_else(|| "/".into());
     let mut reference = changes_under(&mut c, &parent_path, &last, &period, unit_id).await?;
     if reference.values().all(|v| v.len() < 5) {
-        reference = changes_under(
-            &mut c,
-            &parent_path,
-            &prev_period(&period, 2),
-            &last,
-            unit_id,
-        )
-        .await?;
+        reference = changes_under(&mut c, &parent_path, &before_last, &last, unit_id).await?;
     }
     drop(c);
     let mut outliers = Vec::new();
@@ -1018,6 +1097,10 @@ pub async fn school_return(
     }
     let kind = school.stage.clone().unwrap_or_default();
     Ok(SchoolReturn {
+        form_id: form.id.clone(),
+        form_name: form.name.clone(),
+        elements: form.elements.clone(),
+        period_label: form.period_type.label(&shown),
         unit_id,
         code: school.code,
         name: school.name,
@@ -1026,7 +1109,7 @@ pub async fn school_return(
             .map(|s| s.to_string())
             .collect(),
         kind,
-        period,
+        period: shown,
         ret,
         values,
         last_year,

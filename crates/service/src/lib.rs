@@ -9,6 +9,7 @@ pub mod demo;
 pub mod demo_ledger;
 pub mod demo_schools;
 mod error;
+pub mod forms;
 pub mod indicators;
 pub mod ledger;
 pub mod ledger_excel;

@@ -424,3 +424,45 @@ pub async fn put_standard(
     }
     Ok(())
 }
+
+/// A stored custom data element or form: its key and JSON body.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Stored {
+    pub key: String,
+    pub body: String,
+}
+
+/// Custom data elements (`data_elements`) or forms (`forms`), in key order.
+pub async fn list_defs(c: &mut impl AsConn, forms: bool) -> Result<Vec<Stored>> {
+    let sql = if forms {
+        "SELECT id AS key, body FROM forms ORDER BY id"
+    } else {
+        "SELECT code AS key, body FROM data_elements ORDER BY code"
+    };
+    Ok(run!(c, |x| sqlx::query_as::<_, Stored>(sql)
+        .fetch_all(&mut *x)
+        .await?))
+}
+
+/// Adds a custom data element or form; false if the key is taken.
+pub async fn add_def(
+    c: &mut impl AsConn,
+    forms: bool,
+    key: &str,
+    body: &str,
+    now: i64,
+) -> Result<bool> {
+    let sql = if forms {
+        "INSERT INTO forms (id, body, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING"
+    } else {
+        "INSERT INTO data_elements (code, body, created_at) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING"
+    };
+    let n = run!(c, |x| sqlx::query(sql)
+        .bind(key)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *x)
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}

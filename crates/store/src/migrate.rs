@@ -11,6 +11,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0003_ledger_speed.sql"),
     ),
     (4, include_str!("../migrations/sqlite/0004_indicators.sql")),
+    (5, include_str!("../migrations/sqlite/0005_forms.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -23,6 +24,7 @@ const POSTGRES: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/postgres/0004_indicators.sql"),
     ),
+    (5, include_str!("../migrations/postgres/0005_forms.sql")),
 ];
 
 const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";

@@ -1338,6 +1338,33 @@ pub const ROUTES: &[Route] = &[
         get(crate::api_indicators::standards_list)
     ),
     route!(
+        "GET",
+        "/api/v1/forms",
+        "indicators",
+        true,
+        "填报表",
+        "Forms (built-in and administrators') and data elements (built-in and custom)",
+        get(crate::api_indicators::forms_list)
+    ),
+    route!(
+        "POST",
+        "/api/v1/forms",
+        "indicators",
+        true,
+        "新建填报表",
+        "Add a form: period type (school_year, semester, year, month), school types, elements",
+        post(crate::api_indicators::forms_create)
+    ),
+    route!(
+        "POST",
+        "/api/v1/elements",
+        "indicators",
+        true,
+        "新建数据项",
+        "Add a custom data element (code, name, unit, kind count|amount, per_stage)",
+        post(crate::api_indicators::elements_create)
+    ),
+    route!(
         "POST",
         "/api/v1/standards",
         "indicators",

@@ -28,25 +28,46 @@ pub async fn returns_list(
     ok(ind::returns(&st.app, &c.actor, &q.year, q.under).await?)
 }
 
+/// Which return: the built-in form by `year` (学年), or any form by `form` and `period`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OnlyYear {
+pub struct DataQuery {
+    #[serde(default)]
     year: String,
+    #[serde(default)]
+    form: String,
+    #[serde(default)]
+    period: String,
+}
+
+impl DataQuery {
+    fn period(&self) -> &str {
+        if self.period.is_empty() {
+            &self.year
+        } else {
+            &self.period
+        }
+    }
 }
 
 pub async fn school_data(
     State(st): State<AppState>,
     c: ApiCaller,
     Id(id): Id,
-    ApiQuery(q): ApiQuery<OnlyYear>,
+    ApiQuery(q): ApiQuery<DataQuery>,
 ) -> ApiResult {
-    ok(ind::school_return(&st.app, &c.actor, id, &q.year).await?)
+    ok(ind::school_return_form(&st.app, &c.actor, &q.form, id, q.period()).await?)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SaveBody {
+    #[serde(default)]
     year: String,
+    #[serde(default)]
+    form: String,
+    #[serde(default)]
+    period: String,
     entries: Vec<ind::Entry>,
 }
 
@@ -56,14 +77,24 @@ pub async fn school_data_save(
     Id(id): Id,
     ApiJson(b): ApiJson<SaveBody>,
 ) -> ApiResult {
-    ind::save(&st.app, &c.actor, id, &b.year, &b.entries).await?;
-    ok(ind::school_return(&st.app, &c.actor, id, &b.year).await?)
+    let period = if b.period.is_empty() {
+        &b.year
+    } else {
+        &b.period
+    };
+    ind::save_form(&st.app, &c.actor, &b.form, id, period, &b.entries).await?;
+    ok(ind::school_return_form(&st.app, &c.actor, &b.form, id, period).await?)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
+    #[serde(default)]
     year: String,
+    #[serde(default)]
+    form: String,
+    #[serde(default)]
+    period: String,
     action: String,
     #[serde(default)]
     reason: String,
@@ -75,7 +106,34 @@ pub async fn school_data_action(
     Id(id): Id,
     ApiJson(b): ApiJson<ActionBody>,
 ) -> ApiResult {
-    ok(ind::transition(&st.app, &c.actor, id, &b.year, &b.action, &b.reason).await?)
+    let period = if b.period.is_empty() {
+        &b.year
+    } else {
+        &b.period
+    };
+    ok(ind::transition_form(&st.app, &c.actor, &b.form, id, period, &b.action, &b.reason).await?)
+}
+
+pub async fn forms_list(State(st): State<AppState>, _c: ApiCaller) -> ApiResult {
+    let forms = taizhang_service::forms::forms(&st.app).await?;
+    let elements = taizhang_service::forms::elements(&st.app).await?;
+    ok(json!({"forms": forms, "elements": elements.elements}))
+}
+
+pub async fn forms_create(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiJson(f): ApiJson<taizhang_domain::forms::Form>,
+) -> ApiResult {
+    created(taizhang_service::forms::create_form(&st.app, &c.actor, f).await?)
+}
+
+pub async fn elements_create(
+    State(st): State<AppState>,
+    c: ApiCaller,
+    ApiJson(e): ApiJson<taizhang_domain::standards::Element>,
+) -> ApiResult {
+    created(taizhang_service::forms::add_element(&st.app, &c.actor, e).await?)
 }
 
 #[derive(Deserialize)]

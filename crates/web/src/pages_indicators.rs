@@ -30,6 +30,9 @@ pub fn routes() -> Router<AppState> {
         .route("/indicators/gaps", post(gaps_raise))
         .route("/schools/{id}/data", get(school_page).post(school_save))
         .route("/schools/{id}/data/act", post(school_act))
+        .route("/forms", get(forms_page))
+        .route("/forms/new", post(form_create))
+        .route("/elements/new", post(element_create))
         .route("/standards", get(standards_page).post(standards_copy))
         .route("/standards/{id}", get(standard_page).post(standard_save))
 }
@@ -464,6 +467,10 @@ async fn import_upload(
 struct YearQ {
     #[serde(default)]
     year: String,
+    #[serde(default)]
+    form: String,
+    #[serde(default)]
+    period: String,
     ok: Option<String>,
     err: Option<String>,
 }
@@ -492,6 +499,10 @@ struct SchoolPage {
     l: Layout,
     id: i64,
     year: String,
+    form_id: String,
+    form_name: String,
+    period_label: String,
+    forms: Vec<(String, String, bool)>,
     name: String,
     code: String,
     kind: &'static str,
@@ -515,12 +526,29 @@ async fn school_page(
     let Ok(id) = id.parse::<i64>() else {
         return (StatusCode::NOT_FOUND, "404").into_response();
     };
-    let year = if q.year.is_empty() {
-        this_year()
-    } else {
-        q.year.clone()
+    let form = match taizhang_service::forms::form(&st.app, &q.form).await {
+        Ok(f) => f,
+        Err(e) => return back("/indicators", "err", &msg(tr, &e)),
     };
-    let v = match ind::school_return(&st.app, &c.actor, id, &year).await {
+    let year = match (q.period.is_empty(), q.year.is_empty()) {
+        (false, _) => q.period.clone(),
+        (true, false) => q.year.clone(),
+        // The current period of the form's type.
+        (true, true) => {
+            let now = chrono::Utc::now() + chrono::Duration::hours(8);
+            match form.period_type {
+                taizhang_domain::forms::PeriodType::SchoolYear => this_year(),
+                taizhang_domain::forms::PeriodType::Year => now.format("%Y").to_string(),
+                taizhang_domain::forms::PeriodType::Month => now.format("%Y-%m").to_string(),
+                taizhang_domain::forms::PeriodType::Semester => {
+                    let m = chrono::Datelike::month(&now);
+                    let y: i32 = this_year().parse().unwrap_or_default();
+                    format!("{y}-{}", if (3..=8).contains(&m) { 2 } else { 1 })
+                }
+            }
+        }
+    };
+    let v = match ind::school_return_form(&st.app, &c.actor, &form.id, id, &year).await {
         Ok(v) => v,
         Err(ServiceError::NotFound) => {
             return not_found_page(
@@ -531,7 +559,32 @@ async fn school_page(
         }
         Err(e) => return back("/indicators", "err", &msg(tr, &e)),
     };
-    let els = standards::elements();
+    let els = match taizhang_service::forms::elements(&st.app).await {
+        Ok(e) => taizhang_domain::standards::Elements {
+            // The form's elements, in the form's order.
+            elements: v
+                .elements
+                .iter()
+                .filter_map(|code| e.elements.iter().find(|x| &x.code == code).cloned())
+                .collect(),
+            ..e
+        },
+        Err(e) => return back("/indicators", "err", &msg(tr, &e)),
+    };
+    let all_forms: Vec<(String, String, bool)> = taizhang_service::forms::forms(&st.app)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| f.applies_to(&v.kind))
+        .map(|f| {
+            let on = f.id == v.form_id;
+            (
+                f.id,
+                format!("{}({})", f.name, f.period_type.label_zh()),
+                on,
+            )
+        })
+        .collect();
     let flagged: Vec<&str> = v.outliers.iter().map(|o| o.key.as_str()).collect();
     let value_of = |list: &[ind::Entry], stage: &str, element: &str| {
         list.iter()
@@ -544,7 +597,12 @@ async fn school_page(
         let fields = els
             .elements
             .iter()
-            .filter(|e| e.per_stage && (stage != "senior" || e.code == "students"))
+            .filter(|e| {
+                e.per_stage
+                    && (stage != "senior"
+                        || e.code == "students"
+                        || v.form_id != taizhang_domain::forms::BASIC)
+            })
             .map(|e| {
                 let key = format!("{stage}.{}", e.code);
                 Field {
@@ -559,24 +617,25 @@ async fn school_page(
             .collect();
         sections.push((stage_label(stage), fields));
     }
-    sections.push((
-        "全校",
-        els.elements
-            .iter()
-            .filter(|e| !e.per_stage)
-            .map(|e| {
-                let key = format!(".{}", e.code);
-                Field {
-                    flagged: flagged.contains(&key.as_str()),
-                    key,
-                    name: e.name.clone(),
-                    unit: e.unit.clone(),
-                    value: value_of(&v.values, "", &e.code),
-                    last: value_of(&v.last_year, "", &e.code),
-                }
-            })
-            .collect(),
-    ));
+    let whole: Vec<Field> = els
+        .elements
+        .iter()
+        .filter(|e| !e.per_stage)
+        .map(|e| {
+            let key = format!(".{}", e.code);
+            Field {
+                flagged: flagged.contains(&key.as_str()),
+                key,
+                name: e.name.clone(),
+                unit: e.unit.clone(),
+                value: value_of(&v.values, "", &e.code),
+                last: value_of(&v.last_year, "", &e.code),
+            }
+        })
+        .collect();
+    if !whole.is_empty() {
+        sections.push(("全校", whole));
+    }
     let name_of = |key: &str| {
         let (stage, el) = key.split_once('.').unwrap_or(("", key));
         let n = els
@@ -604,6 +663,10 @@ async fn school_page(
     };
     let state_code = v.ret.as_ref().map(|r| r.state.clone()).unwrap_or_default();
     render(SchoolPage {
+        form_id: v.form_id.clone(),
+        form_name: v.form_name.clone(),
+        period_label: v.period_label.clone(),
+        forms: all_forms,
         l: layout(
             &c,
             &v.name,
@@ -689,8 +752,13 @@ async fn school_save(
     if let Err(r) = c.check_csrf(&get("csrf")) {
         return r;
     }
-    let year = get("year");
-    let here = format!("/schools/{id}/data?year={year}");
+    let form = get("form");
+    let year = if get("period").is_empty() {
+        get("year")
+    } else {
+        get("period")
+    };
+    let here = format!("/schools/{id}/data?form={form}&period={year}");
     let mut entries = Vec::new();
     for (k, v) in &pairs {
         let Some((stage, element)) = k.split_once('.') else {
@@ -721,7 +789,7 @@ async fn school_save(
     settle(
         &c,
         &here,
-        ind::save(&st.app, &c.actor, id, &year, &entries).await,
+        ind::save_form(&st.app, &c.actor, &form, id, &year, &entries).await,
     )
 }
 
@@ -729,6 +797,8 @@ async fn school_save(
 struct ActForm {
     csrf: String,
     year: String,
+    #[serde(default)]
+    form: String,
     action: String,
     #[serde(default)]
     reason: String,
@@ -748,12 +818,15 @@ async fn school_act(
     let here = if f.back == "list" {
         format!("/indicators?year={}", f.year)
     } else {
-        format!("/schools/{id}/data?year={}", f.year)
+        format!("/schools/{id}/data?form={}&period={}", f.form, f.year)
     };
     settle(
         &c,
         &here,
-        ind::transition(&st.app, &c.actor, id, &f.year, &f.action, &f.reason).await,
+        ind::transition_form(
+            &st.app, &c.actor, &f.form, id, &f.year, &f.action, &f.reason,
+        )
+        .await,
     )
 }
 
@@ -1031,4 +1104,173 @@ async fn gaps_raise(
         ),
         Err(e) => back(&here, "err", &msg(c.tr, &e)),
     }
+}
+
+struct FormRow {
+    id: String,
+    name: String,
+    period: &'static str,
+    kinds: String,
+    elements: String,
+}
+
+#[derive(Template)]
+#[template(path = "forms.html")]
+struct FormsPage {
+    l: Layout,
+    forms: Vec<FormRow>,
+    /// (code, name, unit, custom)
+    elements: Vec<(String, String, String, bool)>,
+    kinds: Vec<(&'static str, &'static str)>,
+    can_manage: bool,
+}
+
+async fn forms_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> Response {
+    let tr = c.tr;
+    let (forms, els) = match (
+        taizhang_service::forms::forms(&st.app).await,
+        taizhang_service::forms::elements(&st.app).await,
+    ) {
+        (Ok(f), Ok(e)) => (f, e),
+        (Err(e), _) | (_, Err(e)) => return back("/indicators", "err", &msg(tr, &e)),
+    };
+    let builtin: Vec<String> = standards::elements()
+        .elements
+        .into_iter()
+        .map(|e| e.code)
+        .collect();
+    let name_of = |code: &str| {
+        els.elements
+            .iter()
+            .find(|e| e.code == code)
+            .map_or(code.to_string(), |e| e.name.clone())
+    };
+    render(FormsPage {
+        l: layout(
+            &c,
+            tr.pick("填报表", "Forms"),
+            "indicators",
+            vec![
+                home_crumb(tr),
+                (
+                    tr.pick("均衡发展指标", "School indicators").into(),
+                    "/indicators".into(),
+                ),
+                (tr.pick("填报表", "Forms").into(), String::new()),
+            ],
+            flash,
+        ),
+        forms: forms
+            .iter()
+            .map(|f| FormRow {
+                id: f.id.clone(),
+                name: f.name.clone(),
+                period: f.period_type.label_zh(),
+                kinds: if f.school_kinds.is_empty() {
+                    "全部学校".into()
+                } else {
+                    f.school_kinds
+                        .iter()
+                        .map(|k| kind_label(k))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                },
+                elements: f
+                    .elements
+                    .iter()
+                    .map(|e| name_of(e))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            })
+            .collect(),
+        elements: els
+            .elements
+            .iter()
+            .map(|e| {
+                (
+                    e.code.clone(),
+                    e.name.clone(),
+                    e.unit.clone(),
+                    !builtin.contains(&e.code),
+                )
+            })
+            .collect(),
+        kinds: taizhang_domain::unit::SchoolStage::ALL
+            .iter()
+            .filter(|k| !matches!(k, taizhang_domain::unit::SchoolStage::Kindergarten))
+            .map(|k| (k.as_str(), k.label_zh()))
+            .collect(),
+        can_manage: c.actor.scope(Permission::UnitWrite).all,
+    })
+}
+
+fn form_pairs(body: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str(body).unwrap_or_default()
+}
+
+async fn form_create(State(st): State<AppState>, c: PageCaller, body: String) -> Response {
+    let pairs = form_pairs(&body);
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let all = |k: &str| {
+        pairs
+            .iter()
+            .filter(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+    };
+    if let Err(r) = c.check_csrf(&get("csrf")) {
+        return r;
+    }
+    let period_type = match get("period_type").as_str() {
+        "semester" => taizhang_domain::forms::PeriodType::Semester,
+        "year" => taizhang_domain::forms::PeriodType::Year,
+        "month" => taizhang_domain::forms::PeriodType::Month,
+        _ => taizhang_domain::forms::PeriodType::SchoolYear,
+    };
+    let f = taizhang_domain::forms::Form {
+        id: get("id").trim().to_string(),
+        name: get("name"),
+        period_type,
+        school_kinds: all("school_kinds"),
+        elements: all("elements"),
+    };
+    settle(
+        &c,
+        "/forms",
+        taizhang_service::forms::create_form(&st.app, &c.actor, f).await,
+    )
+}
+
+async fn element_create(State(st): State<AppState>, c: PageCaller, body: String) -> Response {
+    let pairs = form_pairs(&body);
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if let Err(r) = c.check_csrf(&get("csrf")) {
+        return r;
+    }
+    let e = taizhang_domain::standards::Element {
+        code: get("code").trim().to_string(),
+        name: get("name"),
+        unit: get("unit"),
+        kind: get("kind"),
+        per_stage: !get("per_stage").is_empty(),
+        physical: false,
+        aggregate: None,
+    };
+    settle(
+        &c,
+        "/forms",
+        taizhang_service::forms::add_element(&st.app, &c.actor, e).await,
+    )
 }
