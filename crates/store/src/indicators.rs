@@ -53,40 +53,23 @@ pub async fn replace_values(
     period: &str,
     values: &[(String, String, f64)],
 ) -> Result<()> {
-    run!(c, |x| sqlx::query(
-        "DELETE FROM indicator_values WHERE unit_id = $1 AND period = $2"
-    )
-    .bind(unit_id)
-    .bind(period)
-    .execute(&mut *x)
-    .await?
-    .rows_affected());
-    for chunk in values.chunks(500) {
-        let mut f = Filter::default();
-        let rows = crate::sql::values_rows(
-            &mut f,
-            chunk.iter().map(|(stage, element, value)| {
-                vec![
-                    Arg::I64(unit_id),
-                    Arg::Str(period.to_string()),
-                    Arg::Str(stage.clone()),
-                    Arg::Str(element.clone()),
-                    Arg::F64(*value),
-                ]
-            }),
-        );
-        let sql = crate::sql::for_backend(
-            c,
-            format!(
-                "INSERT INTO indicator_values (unit_id, period, stage, element, value) VALUES {rows}"
-            ),
-        );
-        run!(c, |x| bind_all!(sqlx::query(AssertSqlSafe(sql)), &f.args)
-            .execute(&mut *x)
-            .await?
-            .rows_affected());
+    let rows: Vec<(i64, &str, &str, f64)> = values
+        .iter()
+        .map(|(s, e, v)| (unit_id, s.as_str(), e.as_str(), *v))
+        .collect();
+    if rows.is_empty() {
+        // Nothing to write still clears the period.
+        run!(c, |x| sqlx::query(
+            "DELETE FROM indicator_values WHERE unit_id = $1 AND period = $2"
+        )
+        .bind(unit_id)
+        .bind(period)
+        .execute(&mut *x)
+        .await?
+        .rows_affected());
+        return Ok(());
     }
-    Ok(())
+    replace_values_many(c, period, &rows).await
 }
 
 /// The values of the schools inside `under` (a path) and the scope for a period; only

@@ -120,6 +120,34 @@ pub(crate) fn back(path: &str, key: &str, text: &str) -> Response {
     Redirect::to(&format!("{path}{sep}{q}")).into_response()
 }
 
+/// A posted form whose fields may repeat (checkbox lists) or be named by data (填报 inputs
+/// `stage.element`): the urlencoded pairs in order.
+pub(crate) struct Pairs(pub(crate) Vec<(String, String)>);
+
+impl Pairs {
+    pub(crate) fn parse(body: &str) -> Pairs {
+        Pairs(serde_urlencoded::from_str(body).unwrap_or_default())
+    }
+
+    /// The first value of `key`, or empty.
+    pub(crate) fn get(&self, key: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every value of `key`, in order.
+    pub(crate) fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
 /// The end of a form post: back to `path` with "done", or with the error's message.
 pub(crate) fn settle<T>(
     c: &PageCaller,

@@ -5,7 +5,9 @@
 
 use crate::AppState;
 use crate::caller::PageCaller;
-use crate::pages::{Flash, Layout, back, home_crumb, layout, msg, not_found_page, render, settle};
+use crate::pages::{
+    Flash, Layout, Pairs, back, home_crumb, layout, msg, not_found_page, render, settle,
+};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -60,20 +62,7 @@ async fn standards_page(State(st): State<AppState>, c: PageCaller, flash: Flash)
         Err(e) => return back("/indicators", "err", &msg(tr, &e)),
     };
     render(StandardsPage {
-        l: layout(
-            &c,
-            tr.pick("评估标准", "Standards"),
-            "indicators",
-            vec![
-                home_crumb(tr),
-                (
-                    tr.pick("均衡发展指标", "School indicators").into(),
-                    "/indicators".into(),
-                ),
-                (tr.pick("评估标准", "Standards").into(), String::new()),
-            ],
-            flash,
-        ),
+        l: section_layout(&c, "评估标准", "Standards", flash),
         rows: rows
             .into_iter()
             .map(|s| StandardRow {
@@ -203,6 +192,25 @@ async fn standard_save(
             axum::response::Redirect::to(&format!("{here}?{q}")).into_response()
         }
     }
+}
+
+/// The frame of a page under 均衡发展指标: home → 均衡发展指标 → `title`.
+fn section_layout(c: &PageCaller, zh: &str, en: &str, flash: Flash) -> Layout {
+    let tr = c.tr;
+    layout(
+        c,
+        tr.pick(zh, en),
+        "indicators",
+        vec![
+            home_crumb(tr),
+            (
+                tr.pick("均衡发展指标", "School indicators").into(),
+                "/indicators".into(),
+            ),
+            (tr.pick(zh, en).into(), String::new()),
+        ],
+        flash,
+    )
 }
 
 fn this_year() -> String {
@@ -741,14 +749,8 @@ async fn school_save(
     Path(id): Path<i64>,
     body: String,
 ) -> Response {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let posted = Pairs::parse(&body);
+    let get = |k: &str| posted.get(k);
     if let Err(r) = c.check_csrf(&get("csrf")) {
         return r;
     }
@@ -760,7 +762,7 @@ async fn school_save(
     };
     let here = format!("/schools/{id}/data?form={form}&period={year}");
     let mut entries = Vec::new();
-    for (k, v) in &pairs {
+    for (k, v) in &posted.0 {
         let Some((stage, element)) = k.split_once('.') else {
             continue;
         };
@@ -1146,20 +1148,7 @@ async fn forms_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> 
             .map_or(code.to_string(), |e| e.name.clone())
     };
     render(FormsPage {
-        l: layout(
-            &c,
-            tr.pick("填报表", "Forms"),
-            "indicators",
-            vec![
-                home_crumb(tr),
-                (
-                    tr.pick("均衡发展指标", "School indicators").into(),
-                    "/indicators".into(),
-                ),
-                (tr.pick("填报表", "Forms").into(), String::new()),
-            ],
-            flash,
-        ),
+        l: section_layout(&c, "填报表", "Forms", flash),
         forms: forms
             .iter()
             .map(|f| FormRow {
@@ -1204,26 +1193,10 @@ async fn forms_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> 
     })
 }
 
-fn form_pairs(body: &str) -> Vec<(String, String)> {
-    serde_urlencoded::from_str(body).unwrap_or_default()
-}
-
 async fn form_create(State(st): State<AppState>, c: PageCaller, body: String) -> Response {
-    let pairs = form_pairs(&body);
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(a, _)| a == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let all = |k: &str| {
-        pairs
-            .iter()
-            .filter(|(a, _)| a == k)
-            .map(|(_, v)| v.clone())
-            .collect::<Vec<_>>()
-    };
+    let posted = Pairs::parse(&body);
+    let get = |k: &str| posted.get(k);
+    let all = |k: &str| posted.all(k);
     if let Err(r) = c.check_csrf(&get("csrf")) {
         return r;
     }
@@ -1248,14 +1221,8 @@ async fn form_create(State(st): State<AppState>, c: PageCaller, body: String) ->
 }
 
 async fn element_create(State(st): State<AppState>, c: PageCaller, body: String) -> Response {
-    let pairs = form_pairs(&body);
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(a, _)| a == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let posted = Pairs::parse(&body);
+    let get = |k: &str| posted.get(k);
     if let Err(r) = c.check_csrf(&get("csrf")) {
         return r;
     }

@@ -1005,23 +1005,17 @@ async fn bulk_assign(
     Path(id): Path<i64>,
     body: String,
 ) -> Response {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let form = crate::pages::Pairs::parse(&body);
+    let get = |k: &str| form.get(k);
     if let Err(r) = c.check_csrf(&get("csrf")) {
         return r;
     }
     let here = format!("/ledgers/{id}");
     let tr = c.tr;
-    let ids: Vec<i64> = pairs
+    let ids: Vec<i64> = form
+        .all("ids")
         .iter()
-        .filter(|(k, _)| k == "ids")
-        .filter_map(|(_, v)| v.parse().ok())
+        .filter_map(|v| v.parse().ok())
         .collect();
     match svc::bulk_assign(&st.app, &c.actor, id, &ids, &get("deadline")).await {
         Ok(out) => {
