@@ -5,9 +5,10 @@ Same rules as crates/domain/src/evaluate.rs: schools become stage units (小学/
 resources split by weighted enrolment (一贯制 1 : 1.1, 完全中学 1 : 1.2, 十二年一贯制
 1 : 1.1 : 1.32), teaching points under 50 pupils left out, 高中 not evaluated; each unit's
 seven indicators against the per-stage thresholds (6 of 7 met and the rest ≥ 85 %) and the
-class-size cap G1 (largest class ≤ 45 小学 / 50 初中, a requirement outside the 6 of 7); per
+class-size cap G1 (largest class ≤ 45 小学 / 50 初中) and the school-size cap G2 (the
+school's pupils ≤ 2000, 2500 for 一贯制), requirements outside the 6 of 7; per
 county and stage X̄ (ratio of sums), the student-weighted CV of each indicator, and the
-verdict (every CV within 0.50 小学 / 0.45 初中, and no school over the class-size cap). Prints the median time of the query (the
+verdict (every CV within 0.50 小学 / 0.45 初中, and no school over either cap). Prints the median time of the query (the
 table already loaded), the process's peak memory, and ΣCV to compare with the Rust checksum.
 
     python bench_duckdb.py DIR/schools.csv [--runs 5] [--threads 2]
@@ -41,14 +42,14 @@ w AS (
   FROM s
 ),
 u AS (
-  SELECT "所属区县" AS county, 'primary' AS stage, ep AS p,
+  SELECT "所属区县" AS county, 'primary' AS stage, ep AS p, ep + ej + es AS size, "办学类型" AS kind,
     "小学高于规定学历教师数" AS above, "小学骨干教师数" AS backbone, "小学体育艺术专任教师数" AS peart,
     "小学最大班额" AS maxc,
     CASE WHEN multi THEN ep * 1.0 / wsum ELSE 1.0 END AS share,
     "教学及辅助用房面积" AS area, "体育运动场馆面积" AS sports, "教学仪器设备值" AS equip, "网络多媒体教室数" AS mm
   FROM w WHERE "办学类型" IN ('小学', '教学点', '九年一贯制', '十二年一贯制') AND ep > 0
   UNION ALL
-  SELECT "所属区县", 'junior', ej,
+  SELECT "所属区县", 'junior', ej, ep + ej + es, "办学类型",
     "初中高于规定学历教师数", "初中骨干教师数", "初中体育艺术专任教师数",
     "初中最大班额",
     CASE WHEN multi THEN ej * (CASE WHEN "办学类型" = '完全中学' THEN 1.0 ELSE 1.1 END) / wsum ELSE 1.0 END,
@@ -56,7 +57,7 @@ u AS (
   FROM w WHERE "办学类型" IN ('初中', '九年一贯制', '完全中学', '十二年一贯制') AND ej > 0
 ),
 x AS (
-  SELECT county, stage, p, maxc,
+  SELECT county, stage, p, maxc, size, kind,
     above / p * 100 AS L1, backbone / p * 100 AS L2, peart / p * 100 AS L3,
     area * share / p AS L4, sports * share / p AS L5, equip * share / p AS L6, mm * share / p * 100 AS L7
   FROM u
@@ -73,13 +74,14 @@ m AS (
       + (L5 >= t5)::INT + (L6 >= t6)::INT + (L7 >= t7)::INT AS met,
     (L1 >= 0.85 * t1) AND (L2 >= 0.85 * t2) AND (L3 >= 0.85 * t3) AND (L4 >= 0.85 * t4)
       AND (L5 >= 0.85 * t5) AND (L6 >= 0.85 * t6) AND (L7 >= 0.85 * t7) AS floors,
-    coalesce(maxc <= cap, true) AS g1
+    coalesce(maxc <= cap, true) AS g1,
+    size <= CASE WHEN kind IN ('九年一贯制', '十二年一贯制') THEN 2500 ELSE 2000 END AS g2
   FROM x JOIN t USING (stage)
 ),
 g AS (
   SELECT county, stage, any_value(cvmax) AS cvmax, count(*) AS n, sum(p) AS sp,
-    sum((met >= 6 AND floors AND g1)::INT) AS schools_pass,
-    bool_and(g1) AS g1_all,
+    sum((met >= 6 AND floors AND g1 AND g2)::INT) AS schools_pass,
+    bool_and(g1 AND g2) AS g1_all,
     {sums}
   FROM m GROUP BY county, stage
 ),

@@ -574,6 +574,7 @@ async fn custom_form(backend: Backend) {
         per_stage: false,
         physical: false,
         aggregate: None,
+        derived: false,
     };
     taizhang_service::forms::add_element(app, &sys, el("canteen_checks"))
         .await

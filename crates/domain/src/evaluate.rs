@@ -123,6 +123,19 @@ struct Unit<'a> {
     students: f64,
 }
 
+/// A threshold set for the school's type (学校规模 of an 一贯制 school), if any.
+fn kind_threshold(ind: &crate::standards::Indicator, kind: &str) -> Option<f64> {
+    if ind.thresholds_by_kind.is_empty() {
+        return None;
+    }
+    let kind = if kind == "complete" {
+        "complete_secondary"
+    } else {
+        kind
+    };
+    ind.thresholds_by_kind.get(kind).copied()
+}
+
 fn compare(v: f64, t: f64, smaller_is_better: bool) -> bool {
     if smaller_is_better { v <= t } else { v >= t }
 }
@@ -155,6 +168,7 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
         .collect();
     let n_el = els.elements.len();
     let students_at = index.get("students").copied();
+    let school_students_at = index.get("school_students").copied();
     let formulas: Vec<Bound> = std
         .indicators
         .iter()
@@ -244,6 +258,9 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
                         });
                     }
                 }
+                if let Some(i) = school_students_at {
+                    values[i] = Some(enrol.iter().sum());
+                }
                 units.push(Unit {
                     school: s,
                     stage,
@@ -312,7 +329,10 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
             for (k, (ind, f)) in std.indicators.iter().zip(&formulas).enumerate() {
                 let value = f.value(&u.values, &mut buf);
                 vals.push(value);
-                let (threshold, floor) = lim.map_or((None, None), |l| l[k]);
+                let (mut threshold, floor) = lim.map_or((None, None), |l| l[k]);
+                if let Some(t) = kind_threshold(ind, &u.school.kind) {
+                    threshold = Some(t);
+                }
                 let met = match (value, threshold) {
                     (Some(v), Some(t)) => Some(compare(v, t, ind.smaller_is_better)),
                     _ => None,
@@ -459,9 +479,12 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
                 // threshold, failing if any school misses it.
                 _ if ind.requirement => {
                     let t = ind.thresholds.get(*stage).copied();
-                    let any_fails = us.iter().any(|&ui| match (ind_values[ui * n_ind + k], t) {
-                        (Some(v), Some(t)) => !compare(v, t, ind.smaller_is_better),
-                        _ => false,
+                    let any_fails = us.iter().any(|&ui| {
+                        let t = kind_threshold(ind, &units[ui].school.kind).or(t);
+                        match (ind_values[ui * n_ind + k], t) {
+                            (Some(v), Some(t)) => !compare(v, t, ind.smaller_is_better),
+                            _ => false,
+                        }
                     });
                     (t, t.map(|_| !any_fails))
                 }
@@ -699,6 +722,32 @@ mod tests {
             .expect("county G1");
         assert_eq!((c.mean, c.pass, c.cv), (Some(48.0), Some(false), None));
         assert_eq!(e.verdicts[0].pass, Some(false));
+        // 学校规模 (G2): 2,100 pupils fail a 小学 (≤ 2000) but not a 九年一贯制 school (≤ 2500),
+        // whose size is its stages' pupils together.
+        let size = |kind: &str, stages: &[(&str, f64)]| {
+            let mut s = mk(100.0 * 2000.0 * 0.86);
+            s.kind = kind.into();
+            s.per_stage.clear();
+            for (st, n) in stages {
+                s.per_stage
+                    .insert(st.to_string(), BTreeMap::from([("students".into(), *n)]));
+            }
+            let e = evaluate(std, &elements(), &[s]);
+            let g2 = e.schools[0]
+                .indicators
+                .iter()
+                .find(|i| i.code.as_ref() == "G2")
+                .cloned();
+            g2.map(|g| (g.value, g.threshold, g.met))
+        };
+        assert_eq!(
+            size("primary", &[("primary", 2100.0)]),
+            Some((Some(2100.0), Some(2000.0), Some(false)))
+        );
+        assert_eq!(
+            size("nine_year", &[("primary", 1300.0), ("junior", 800.0)]),
+            Some((Some(2100.0), Some(2500.0), Some(true)))
+        );
     }
 
     /// Scope: a teaching point under 50 pupils is left out (and says why); special schools

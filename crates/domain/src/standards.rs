@@ -27,6 +27,9 @@ pub struct Element {
     /// books …) or `max` (最大班额: the largest class anywhere, not a sum of maxima).
     #[serde(default)]
     pub aggregate: Option<String>,
+    /// Computed by the evaluation, never reported (学校在校生总数 = the stages' pupils).
+    #[serde(default)]
+    pub derived: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +57,10 @@ pub struct Indicator {
     /// fails if any school does.
     #[serde(default)]
     pub requirement: bool,
+    /// Thresholds that depend on the school type rather than the stage (学校规模: 2000, but
+    /// 2500 for an 一贯制 school), overriding `thresholds` for schools of that type.
+    #[serde(default)]
+    pub thresholds_by_kind: BTreeMap<String, f64>,
     pub clause: String,
     #[serde(default)]
     pub confidence: Option<String>,

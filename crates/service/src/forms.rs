@@ -32,6 +32,7 @@ pub fn basic() -> Form {
         elements: standards::elements()
             .elements
             .into_iter()
+            .filter(|e| !e.derived)
             .map(|e| e.code)
             .collect(),
     }
@@ -119,6 +120,7 @@ pub async fn add_element(app: &App, actor: &Actor, e: Element) -> Result<Element
         name: check_text("name", "数据项名称", &e.name, 60)?,
         unit: e.unit.trim().chars().take(10).collect(),
         aggregate: None,
+        derived: false,
         ..e
     };
     if !matches!(e.kind.as_str(), "count" | "amount") {

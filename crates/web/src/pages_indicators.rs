@@ -1234,6 +1234,7 @@ async fn element_create(State(st): State<AppState>, c: PageCaller, body: String)
         per_stage: !get("per_stage").is_empty(),
         physical: false,
         aggregate: None,
+        derived: false,
     };
     settle(
         &c,
