@@ -410,7 +410,27 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
     let mut buf = Vec::new();
 
     // Counties per stage: units bucketed by (county, stage), counties in name order.
+    // Every county with a school in the standard's scope: a stage its schools teach but where
+    // they have no pupils gets rows without values (无学生), never a division by zero or a
+    // silent gap.
     let mut county_ids: HashMap<&str, usize> = HashMap::new();
+    let mut covered: std::collections::HashSet<(usize, usize)> = Default::default();
+    for s in schools {
+        let kind = if s.kind == "complete" {
+            "complete_secondary"
+        } else {
+            s.kind.as_str()
+        };
+        if std.scope.kinds.iter().any(|k| k == kind) {
+            let n = county_ids.len();
+            let ci = *county_ids.entry(&s.county).or_insert(n);
+            for st in stages_of(&s.kind) {
+                if let Some(si) = std.stages.iter().position(|x| x == st) {
+                    covered.insert((ci, si));
+                }
+            }
+        }
+    }
     for u in &units {
         let n = county_ids.len();
         county_ids.entry(&u.school.county).or_insert(n);
@@ -434,7 +454,7 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
     for (name, ci) in &names {
         for (st, si) in &stage_order {
             let b = &buckets[ci * n_st + si];
-            if !b.is_empty() {
+            if !b.is_empty() || covered.contains(&(*ci, *si)) {
                 groups.push(((name, st), b));
             }
         }
@@ -444,6 +464,28 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
     let mut points: Vec<Obs> = Vec::new();
     for ((name, stage), us) in &groups {
         let us: &Vec<usize> = us;
+        if us.is_empty() {
+            for ind in &std.indicators {
+                county.push(CountyIndicator {
+                    county: name.to_string(),
+                    stage: stage.to_string(),
+                    indicator: ind.code.clone(),
+                    mean: None,
+                    sd: None,
+                    n: 0,
+                    cv: None,
+                    threshold: ind.thresholds.get(*stage).copied(),
+                    pass: None,
+                });
+            }
+            verdicts.push(CountyVerdict {
+                county: name.to_string(),
+                stage: stage.to_string(),
+                composite_cv: None,
+                pass: None,
+            });
+            continue;
+        }
         let mut sums: Vec<Option<f64>> = vec![None; n_el];
         for &ui in us.iter() {
             for (i, v) in units[ui].values.iter().enumerate() {
@@ -772,6 +814,45 @@ mod tests {
         assert_eq!(e.schools.len(), 1);
         assert_eq!(e.excluded.len(), 2);
         assert!(e.excluded[0].1.contains("不足50人"));
+    }
+
+    /// A county whose schools have no 初中 pupils gets 初中 rows without values (no division
+    /// by zero, no verdict), beside its 小学 results.
+    #[test]
+    fn a_stage_without_pupils_is_marked_not_divided() {
+        let std = &presets()[0];
+        let p = school(
+            "P1",
+            "primary",
+            &[("primary", &[("students", 300.0)])],
+            &[("books", 3000.0)],
+        );
+        let j = school(
+            "J1",
+            "junior",
+            &[("junior", &[("students", 0.0)])],
+            &[("books", 500.0)],
+        );
+        let e = evaluate(std, &elements(), &[p, j]);
+        let junior: Vec<_> = e.county.iter().filter(|c| c.stage == "junior").collect();
+        assert_eq!(junior.len(), std.indicators.len());
+        assert!(
+            junior
+                .iter()
+                .all(|c| c.mean.is_none() && c.n == 0 && c.pass.is_none())
+        );
+        let v = e
+            .verdicts
+            .iter()
+            .find(|v| v.stage == "junior")
+            .expect("junior verdict");
+        assert_eq!(v.pass, None);
+        let a5 = e
+            .county
+            .iter()
+            .find(|c| c.stage == "primary" && c.indicator == "A5")
+            .expect("A5");
+        assert_eq!(a5.mean, Some(10.0));
     }
 
     /// 班额: the county share is the ratio of sums (classes ≥ 56 over all classes), never the

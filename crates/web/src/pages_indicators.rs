@@ -894,7 +894,8 @@ struct EvalPage {
     school_rule: String,
     indicators: Vec<(String, String, String)>,
     county: Vec<CountyRow>,
-    verdicts: Vec<(String, &'static str, String, Option<bool>)>,
+    /// County, stage, composite CV, verdict, and the label when there is no verdict.
+    verdicts: Vec<(String, &'static str, String, Option<bool>, &'static str)>,
     schools: Vec<SchoolRowView>,
     excluded: Vec<(String, String)>,
     chart_json: String,
@@ -1055,11 +1056,17 @@ async fn evaluate_page(
             .verdicts
             .iter()
             .map(|v| {
+                let no_pupils = ev
+                    .county
+                    .iter()
+                    .filter(|c| c.county == v.county && c.stage == v.stage)
+                    .all(|c| c.n == 0);
                 (
                     v.county.clone(),
                     stage_label(&v.stage),
                     num(v.composite_cv, 3),
                     v.pass,
+                    if no_pupils { "无学生,不评估" } else { "数据不全" },
                 )
             })
             .collect(),
