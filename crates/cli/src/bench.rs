@@ -96,6 +96,14 @@ pub enum BenchCmd {
         #[arg(long, hide = true)]
         db: Option<String>,
     },
+    /// The report checker: throughput in characters per second on a file (the seed reports),
+    /// and precision and recall on the labelled corpus.
+    Checker {
+        #[arg(long, default_value = "../shared/seeds/000_9f41f260c02e1daa.txt")]
+        file: std::path::PathBuf,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Audit verification throughput over N generated events.
     Audit {
         #[arg(long)]
@@ -173,6 +181,45 @@ pub async fn run(cmd: BenchCmd) -> Result<u8, Fail> {
             units,
             runs,
         } => bench_ledger(db, items, units, runs).await,
+        BenchCmd::Checker { file, runs } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Fail(format!("cannot read {}: {e}", file.display()), 2))?;
+            let text =
+                taizhang_office::text::report_text(&bytes).map_err(|e| Fail(e.to_string(), 2))?;
+            let chars = text.chars().count();
+            let mut times = Vec::new();
+            let mut findings = 0;
+            for _ in 0..runs.max(1) {
+                let t = std::time::Instant::now();
+                findings = taizhang_domain::checker::check(&text, false).len();
+                times.push(t.elapsed());
+            }
+            times.sort();
+            let med = times[times.len() / 2].as_secs_f64();
+            println!(
+                "checker on {} ({chars} characters, {findings} findings): median {:.2} ms over {} runs = {:.0} chars/s",
+                file.display(),
+                med * 1000.0,
+                runs.max(1),
+                chars as f64 / med
+            );
+            let (tp, reported, expected) = taizhang_domain::checker::corpus_score();
+            println!(
+                "labelled corpus ({} cases): precision {tp}/{reported} = {:.2}, recall {tp}/{expected} = {:.2}",
+                taizhang_domain::checker::corpus().len(),
+                if reported == 0 {
+                    1.0
+                } else {
+                    tp as f64 / reported as f64
+                },
+                if expected == 0 {
+                    1.0
+                } else {
+                    tp as f64 / expected as f64
+                }
+            );
+            Ok(0)
+        }
         BenchCmd::Indicators {
             schools,
             counties,

@@ -95,6 +95,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TemplateCmd,
     },
+    /// 数据核验: check the numbers of reports (.txt/.md in UTF-8 or GBK, or .docx) against each
+    /// other. Exit 0: nothing inconsistent; 1: findings; 2: a file could not be read.
+    Check {
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// Also list the claims that were checked and found consistent.
+        #[arg(long)]
+        all: bool,
+    },
     /// Import from Excel: all rows or none; every bad cell is reported.
     Import {
         #[command(subcommand)]
@@ -574,6 +584,7 @@ async fn run(cli: Cli) -> Result<u8, Fail> {
             }
             Ok(0)
         }
+        Cmd::Check { files, json, all } => check_cmd(&files, json, all),
         Cmd::Template {
             cmd: TemplateCmd::Ledger { out },
         } => {
@@ -863,6 +874,51 @@ async fn find_ledger(
             ServiceError::NotFound => Fail(format!("no ledger '{l}' / 找不到台账“{l}”"), 2),
             other => other.into(),
         })
+}
+
+/// `taizhang check`: findings per file, as text or JSON.
+fn check_cmd(files: &[PathBuf], json: bool, all: bool) -> Result<u8, Fail> {
+    if files.is_empty() {
+        return Err(Fail(
+            "name at least one file / 请指定要核验的文件".into(),
+            2,
+        ));
+    }
+    let mut any = false;
+    let mut report = Vec::new();
+    for f in files {
+        let bytes =
+            std::fs::read(f).map_err(|e| Fail(format!("cannot read {}: {e}", f.display()), 2))?;
+        let text = taizhang_office::text::report_text(&bytes)
+            .map_err(|e| Fail(format!("{}: {e}", f.display()), 2))?;
+        let findings = taizhang_domain::checker::check(&text, all);
+        any |= findings.iter().any(|x| x.severity != "ok");
+        if json {
+            report.push(serde_json::json!({"file": f.display().to_string(), "chars": text.chars().count(), "findings": findings}));
+        } else {
+            let bad = findings.iter().filter(|x| x.severity != "ok").count();
+            println!("{}: {bad} 处不一致 / {bad} finding(s)", f.display());
+            for x in &findings {
+                let sev = match x.severity {
+                    "error" => "错误",
+                    "minor" => "轻微",
+                    "note" => "提示",
+                    _ => "一致",
+                };
+                println!(
+                    "  [{sev}] {}–{} {}:“{}” — {}",
+                    x.start, x.end, x.kind, x.quote, x.explanation
+                );
+            }
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    }
+    Ok(u8::from(any))
 }
 
 pub(crate) async fn import_schools(

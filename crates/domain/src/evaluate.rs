@@ -136,6 +136,9 @@ fn kind_threshold(ind: &crate::standards::Indicator, kind: &str) -> Option<f64> 
     ind.thresholds_by_kind.get(kind).copied()
 }
 
+/// An indicator's threshold (达标值) and 85 % floor (基本值) for one stage.
+type Limit = (Option<f64>, Option<f64>);
+
 fn compare(v: f64, t: f64, smaller_is_better: bool) -> bool {
     if smaller_is_better { v <= t } else { v >= t }
 }
@@ -294,7 +297,7 @@ pub fn evaluate<'a>(std: &Standard, els: &Elements, schools: &'a [SchoolData]) -
         .collect();
     // Thresholds and 85 % floors per stage, looked up once.
     let rule = &std.school_rule;
-    let limits: BTreeMap<&str, Vec<(Option<f64>, Option<f64>)>> = std
+    let limits: BTreeMap<&str, Vec<Limit>> = std
         .stages
         .iter()
         .map(|st| {

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod checker;
 pub mod dates;
 pub mod error;
 pub mod evaluate;

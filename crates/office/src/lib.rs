@@ -4,3 +4,4 @@
 
 pub mod excel;
 pub mod table;
+pub mod text;

@@ -734,7 +734,7 @@ fn gaps_of(
                 continue;
             }
             let (name, unit, clause) = name_of(&r.code);
-            let st = stage_label(&s.stage);
+            let st = stage_label(s.stage);
             // 第三小学 is a 小学: no need to say 小学 twice; a 一贯制 school names the stage.
             let part = if s.name.ends_with(st) { "" } else { st };
             out.push(Gap {

@@ -650,7 +650,7 @@ pub async fn import(
     }
     drop(c);
     if !errors.is_empty() {
-        errors.sort_by(|a, b| a.row.cmp(&b.row));
+        errors.sort_by_key(|e| e.row);
         return Err(ImportError::Cells(errors));
     }
     // Write: new schools, then values, returns and one audit event per school, in chunks

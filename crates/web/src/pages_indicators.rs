@@ -978,7 +978,7 @@ async fn evaluate_page(
         .map(|s| SchoolRowView {
             code: s.code.to_string(),
             name: s.name.to_string(),
-            stage: stage_label(&s.stage),
+            stage: stage_label(s.stage),
             students: num(Some(s.students), 0),
             cells: s
                 .indicators
@@ -1066,7 +1066,11 @@ async fn evaluate_page(
                     stage_label(&v.stage),
                     num(v.composite_cv, 3),
                     v.pass,
-                    if no_pupils { "无学生,不评估" } else { "数据不全" },
+                    if no_pupils {
+                        "无学生,不评估"
+                    } else {
+                        "数据不全"
+                    },
                 )
             })
             .collect(),

@@ -1,0 +1,82 @@
+//! `taizhang check`: exit 0 on a consistent report, 1 with findings (the seed's real slips),
+//! 2 on a file that cannot be read; JSON names kind, offsets, stated and computed values.
+
+use serde_json::Value;
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taizhang"))
+        .arg("check")
+        .args(args)
+        .output()
+        .expect("run");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn exit_codes_and_the_seed_slips() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ok = dir.path().join("ok.txt");
+    std::fs::write(&ok, "学生共526名,其中双语班学生402名,占学生总数的76%。").expect("write");
+    let (code, out, _) = run(&[ok.to_str().expect("path")]);
+    assert_eq!(code, Some(0), "{out}");
+
+    // The seed reports: the 增幅 of 篇·重点项目 (14.05 ÷ 16.45 = 85.41 %, stated 85.15 %) and the
+    // truncated 6 % (2 ÷ 29 = 6.9 %) are found; nothing else is flagged.
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/seeds/000_9f41f260c02e1daa.txt"
+    );
+    let (code, out, err) = run(&[seed, "--json"]);
+    assert_eq!(code, Some(1), "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    let f = v[0]["findings"].as_array().expect("findings");
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert_eq!(
+        (f[0]["kind"].as_str(), f[0]["severity"].as_str()),
+        (Some("growth"), Some("error"))
+    );
+    assert_eq!(f[0]["stated"].as_f64(), Some(85.15));
+    assert!((f[0]["computed"].as_f64().expect("computed") - 85.41).abs() < 0.01);
+    assert!(
+        f[0]["quote"]
+            .as_str()
+            .expect("quote")
+            .contains("增幅为85.15%")
+    );
+    let text = std::fs::read_to_string(seed).expect("seed");
+    let (a, b) = (
+        f[0]["start"].as_u64().expect("start") as usize,
+        f[0]["end"].as_u64().expect("end") as usize,
+    );
+    let quoted: String = text.chars().skip(a).take(b - a).collect();
+    assert_eq!(
+        quoted,
+        f[0]["quote"].as_str().expect("quote"),
+        "offsets are characters"
+    );
+    assert_eq!(
+        (f[1]["kind"].as_str(), f[1]["severity"].as_str()),
+        (Some("percent"), Some("minor"))
+    );
+
+    // Unreadable input: exit 2 with the reason.
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").expect("write");
+    let (code, _, err) = run(&[empty.to_str().expect("path")]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("文件为空"), "{err}");
+    let binary = dir.path().join("b.bin");
+    std::fs::write(&binary, b"\x00\x01\x02abc").expect("write");
+    let (code, _, err) = run(&[binary.to_str().expect("path")]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("二进制"), "{err}");
+    let fake = dir.path().join("fake.docx");
+    std::fs::write(&fake, b"PK\x03\x04not really").expect("write");
+    let (code, _, err) = run(&[fake.to_str().expect("path")]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains(".docx"), "{err}");
+}

@@ -1,0 +1,688 @@
+//! The report checker (数据核验): reads Chinese report text, finds the numbers as reports
+//! state them (1,313人 / 3.5万元 / 二百三十名 / 80多家 / 76%), and checks them against each
+//! other — a percentage against its part and whole ("402名,占学生总数的76%"), a growth rate
+//! against its amounts ("增加14.05亿元,增幅为85.15%"), a total against its parts ("共X个,
+//! 分别为A个、B个"). Precision over recall: approximate wording (约, 近, 多, 余) never raises a
+//! hard finding, a partial list (其中 naming some parts) is not a contradiction, and a figure is
+//! judged the way people round: within half a unit of its last stated place.
+
+use serde::Serialize;
+
+/// A number as the text states it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quantity {
+    /// Character offsets of the number and its unit in the text.
+    pub start: usize,
+    pub end: usize,
+    pub value: f64,
+    /// Decimal places stated (76% → 0, 85.15% → 2); the precision it is judged at.
+    pub decimals: u32,
+    /// The unit (人, 名, 个, 亿元, %, 平方米 …), empty when none follows.
+    pub unit: String,
+    /// 约/近/多/余: an approximate figure.
+    pub approx: bool,
+}
+
+impl Quantity {
+    pub fn is_percent(&self) -> bool {
+        self.unit == "%"
+    }
+}
+
+/// Units reports use, longest first so 平方米 wins over 米 and 万元 over 元.
+const UNITS: &[&str] = &[
+    "个百分点",
+    "平方米",
+    "立方米",
+    "万元",
+    "亿元",
+    "万人",
+    "公里",
+    "%",
+    "％",
+    "㎡",
+    "人",
+    "名",
+    "所",
+    "个",
+    "件",
+    "项",
+    "台",
+    "册",
+    "元",
+    "亩",
+    "家",
+    "次",
+    "间",
+    "套",
+    "户",
+    "班",
+    "位",
+    "座",
+    "条",
+    "篇",
+    "份",
+    "批",
+    "起",
+    "辆",
+    "株",
+    "场",
+    "天",
+    "小时",
+];
+
+fn digit(c: char) -> Option<u32> {
+    match c {
+        '0'..='9' => c.to_digit(10),
+        '０'..='９' => Some(c as u32 - '０' as u32),
+        _ => None,
+    }
+}
+
+fn cn_digit(c: char) -> Option<u64> {
+    Some(match c {
+        '零' | '〇' => 0,
+        '一' => 1,
+        '二' | '两' => 2,
+        '三' => 3,
+        '四' => 4,
+        '五' => 5,
+        '六' => 6,
+        '七' => 7,
+        '八' => 8,
+        '九' => 9,
+        _ => return None,
+    })
+}
+
+fn cn_unit(c: char) -> Option<u64> {
+    Some(match c {
+        '十' => 10,
+        '百' => 100,
+        '千' => 1000,
+        _ => return None,
+    })
+}
+
+/// Reads a Chinese numeral (十五, 二百三十, 一千零八) starting at `i`; gives its value and
+/// the index after it.
+fn chinese_number(chars: &[char], i: usize) -> Option<(f64, usize)> {
+    let (mut total, mut current, mut j) = (0u64, 0u64, i);
+    let mut seen = false;
+    while j < chars.len() {
+        let c = chars[j];
+        if let Some(d) = cn_digit(c) {
+            current = d;
+            seen = true;
+        } else if let Some(u) = cn_unit(c) {
+            total += if current == 0 && !seen { 1 } else { current } * u;
+            current = 0;
+            seen = true;
+        } else {
+            break;
+        }
+        j += 1;
+    }
+    seen.then_some(((total + current) as f64, j))
+}
+
+fn unit_at(chars: &[char], i: usize) -> Option<&'static str> {
+    UNITS.iter().copied().find(|u| {
+        u.chars()
+            .enumerate()
+            .all(|(k, c)| chars.get(i + k) == Some(&c))
+    })
+}
+
+/// Every number in `text` with its unit and precision.
+pub fn quantities(text: &str) -> Vec<Quantity> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let start = i;
+        let (mut value, mut decimals, mut j);
+        if digit(c).is_some() {
+            // Arabic: 1,313 / 17886 / 85.15
+            let mut int = String::new();
+            let mut frac = String::new();
+            j = i;
+            while j < chars.len() {
+                if let Some(d) = digit(chars[j]) {
+                    int.push(char::from_digit(d, 10).unwrap_or('0'));
+                    j += 1;
+                } else if chars[j] == ','
+                    && j + 3 < chars.len() + 1
+                    && (1..=3).all(|k| chars.get(j + k).and_then(|c| digit(*c)).is_some())
+                    && chars.get(j + 4).and_then(|c| digit(*c)).is_none()
+                {
+                    j += 1; // a thousands separator
+                } else {
+                    break;
+                }
+            }
+            if chars.get(j) == Some(&'.') && chars.get(j + 1).and_then(|c| digit(*c)).is_some() {
+                j += 1;
+                while let Some(d) = chars.get(j).and_then(|c| digit(*c)) {
+                    frac.push(char::from_digit(d, 10).unwrap_or('0'));
+                    j += 1;
+                }
+            }
+            decimals = frac.len() as u32;
+            value = format!("{int}.{}", if frac.is_empty() { "0" } else { &frac })
+                .parse()
+                .unwrap_or(0.0);
+        } else if let Some((v, k)) = chinese_number(&chars, i) {
+            // Chinese numerals count only with a unit right after them (一句 is not a number).
+            if k < chars.len() && (unit_at(&chars, k).is_some() || matches!(chars[k], '余' | '多'))
+            {
+                value = v;
+                decimals = 0;
+                j = k;
+            } else {
+                i = k.max(i + 1);
+                continue;
+            }
+        } else {
+            i += 1;
+            continue;
+        }
+        // Skip years, dates and document numbers: 2017年, 6月, 〔2017〕, 20xx.
+        if matches!(
+            chars.get(j),
+            Some('年' | '月' | '日' | '号' | 'x' | '〕' | ']' | '-' | '—')
+        ) || (start > 0 && matches!(chars[start - 1], '〔' | '[' | '第' | '-' | '—'))
+        {
+            i = j.max(i + 1);
+            continue;
+        }
+        let mut approx = start > 0 && matches!(chars[start - 1], '约' | '近');
+        if matches!(chars.get(j), Some('多' | '余')) {
+            approx = true;
+            j += 1;
+        }
+        // 万/亿 multipliers before the unit (3.5万平方米, 17.63万平方米, 1.2亿元).
+        let mut unit = String::new();
+        if let Some(u) = unit_at(&chars, j) {
+            unit = u.to_string();
+            j += u.chars().count();
+        } else if matches!(chars.get(j), Some('万' | '亿')) {
+            let m = if chars[j] == '万' { 1e4 } else { 1e8 };
+            value *= m;
+            decimals = decimals.saturating_sub(if m == 1e4 { 4 } else { 8 });
+            j += 1;
+            if let Some(u) = unit_at(&chars, j) {
+                unit = u.to_string();
+                j += u.chars().count();
+            }
+        }
+        if unit == "％" {
+            unit = "%".into();
+        }
+        // 万元/亿元 are amounts in 元 at that scale.
+        if unit == "万元" || unit == "亿元" {
+            value *= if unit == "万元" { 1e4 } else { 1e8 };
+            unit = "元".into();
+        }
+        if unit == "㎡" {
+            unit = "平方米".into();
+        }
+        out.push(Quantity {
+            start,
+            end: j,
+            value,
+            decimals,
+            unit,
+            approx,
+        });
+        i = j.max(i + 1);
+    }
+    out
+}
+
+/// One inconsistency (or, with `all`, a checked claim).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// `percent`, `growth`, `sum`.
+    pub kind: &'static str,
+    /// `error`, `minor` (truncation, or parts that may overlap), `note`, or `ok`.
+    pub severity: &'static str,
+    pub start: usize,
+    pub end: usize,
+    pub quote: String,
+    pub stated: f64,
+    pub computed: f64,
+    pub explanation: String,
+}
+
+/// Whether `computed` rounds to `stated` at `decimals` places (half a unit of the last place),
+/// or only truncates to it.
+fn judge(stated: f64, decimals: u32, computed: f64) -> &'static str {
+    let unit = 10f64.powi(-(decimals as i32));
+    let diff = (computed - stated).abs();
+    if diff <= unit / 2.0 + 1e-9 {
+        "ok"
+    } else if computed > stated && computed - stated < unit + 1e-9 {
+        "minor" // truncated instead of rounded
+    } else {
+        "error"
+    }
+}
+
+fn fmt(v: f64, decimals: u32) -> String {
+    format!("{v:.*}", decimals as usize + 1)
+}
+
+/// Units counting the same things (人 and 名 are both people).
+fn same_kind(a: &str, b: &str) -> bool {
+    fn group(u: &str) -> &str {
+        match u {
+            "人" | "名" | "位" => "people",
+            other => other,
+        }
+    }
+    !a.is_empty() && group(a) == group(b)
+}
+
+/// Sentences and clause groups: the spans a claim's parts must share.
+fn sentence_bounds(chars: &[char], at: usize) -> (usize, usize) {
+    // Full-width and half-width: reports use both.
+    let stop = |c: char| {
+        matches!(
+            c,
+            '。' | ';' | '\u{ff1b}' | '\n' | '!' | '?' | '\u{ff01}' | '\u{ff1f}'
+        )
+    };
+    let mut a = at;
+    while a > 0 && !stop(chars[a - 1]) {
+        a -= 1;
+    }
+    let mut b = at;
+    while b < chars.len() && !stop(chars[b]) {
+        b += 1;
+    }
+    (a, b)
+}
+
+fn slice(chars: &[char], a: usize, b: usize) -> String {
+    chars[a.min(chars.len())..b.min(chars.len())]
+        .iter()
+        .collect()
+}
+
+/// Checks `text`; with `all`, consistent claims are listed too (severity `ok`).
+pub fn check(text: &str, all: bool) -> Vec<Finding> {
+    let chars: Vec<char> = text.chars().collect();
+    let qs = quantities(text);
+    let mut out = Vec::new();
+    for (k, p) in qs.iter().enumerate() {
+        if !p.is_percent() || p.approx {
+            continue;
+        }
+        let (sa, sb) = sentence_bounds(&chars, p.start);
+        // Growth: "增加Δ…,增幅(为)P%" with the current amount before 比.
+        let before = slice(&chars, sa, p.start);
+        if let Some(pos) = before.rfind("增幅").or_else(|| before.rfind("增长率")) {
+            let _ = pos;
+            let in_sentence: Vec<&Quantity> = qs[..k]
+                .iter()
+                .filter(|q| q.start >= sa && !q.is_percent())
+                .collect();
+            // Δ: the amount right after 增加 (or 增长); C: the amount right before 比.
+            let delta = in_sentence.iter().rev().find(|q| {
+                let pre = slice(&chars, q.start.saturating_sub(4), q.start);
+                pre.contains("增加") || pre.contains("增长") || pre.contains("多")
+            });
+            let current = in_sentence.iter().rev().find(|q| {
+                let next = slice(&chars, q.end, (q.end + 2).min(chars.len()));
+                next.starts_with('比') || next.starts_with(",比") || next.starts_with("\u{ff0c}比")
+            });
+            if let (Some(d), Some(c)) = (delta, current)
+                && same_kind(&d.unit, &c.unit)
+                && !d.approx
+                && !c.approx
+                && c.value > d.value
+            {
+                let computed = d.value / (c.value - d.value) * 100.0;
+                let sev = judge(p.value, p.decimals, computed);
+                if sev != "ok" || all {
+                    out.push(Finding {
+                        kind: "growth",
+                        severity: sev,
+                        start: c.start,
+                        end: p.end,
+                        quote: slice(&chars, c.start, p.end),
+                        stated: p.value,
+                        computed,
+                        explanation: format!(
+                            "增加{}÷({}−{})={}%,与所述{}%{}",
+                            slice(&chars, d.start, d.end),
+                            slice(&chars, c.start, c.end),
+                            slice(&chars, d.start, d.end),
+                            fmt(computed, p.decimals),
+                            p.value,
+                            if sev == "ok" { "一致" } else { "不符" }
+                        ),
+                    });
+                }
+                continue;
+            }
+        }
+        // Percent of a whole: "A…占…的P%" with the whole introduced by 共/总/有 earlier.
+        let lead = slice(&chars, p.start.saturating_sub(14), p.start);
+        let Some(zhan) = lead.rfind('占') else {
+            continue;
+        };
+        let zhan_at = p.start.saturating_sub(14) + lead[..zhan].chars().count();
+        // 约占 / 近占 / …左右 / …以上: approximate, not checked.
+        let tail = slice(&chars, p.end, (p.end + 2).min(chars.len()));
+        if (zhan_at > 0 && matches!(chars[zhan_at - 1], '约' | '近' | '超' | '逾'))
+            || ["左右", "以上", "以下", "以内"].contains(&tail.as_str())
+        {
+            continue;
+        }
+        // The part: the nearest count before 占 in the same clause group.
+        let Some(part) = qs[..k]
+            .iter()
+            .rev()
+            .find(|q| q.end <= zhan_at && q.start >= sa && !q.is_percent() && !q.unit.is_empty())
+        else {
+            continue;
+        };
+        if part.approx {
+            continue;
+        }
+        // The whole: named after 占 (学生总数, 专任教师, 投资计划) and stated earlier; each
+        // earlier count of the same kind scores by the two-character pieces of that name found
+        // just before it. If any of the best-named wholes makes the percentage right, the claim
+        // is consistent: a finding needs every plausible reading to disagree.
+        let label: Vec<char> = slice(&chars, zhan_at + 1, p.start)
+            .trim_end_matches('的')
+            .chars()
+            .take(6)
+            .collect();
+        let pieces: Vec<String> = label.windows(2).map(|w| w.iter().collect()).collect();
+        let (pa, _) = sentence_bounds(&chars, sa.saturating_sub(2));
+        let window_start = pa.min(sa);
+        let scored: Vec<(usize, &Quantity)> = qs[..k]
+            .iter()
+            .filter(|q| {
+                q.start >= window_start
+                    && q.start < part.start
+                    && same_kind(&q.unit, &part.unit)
+                    && q.value > part.value
+                    && !q.approx
+                    // Another part ("402名,占…"), not a whole.
+                    && !slice(&chars, q.end, (q.end + 3).min(chars.len())).contains('占')
+            })
+            .map(|q| {
+                let pre = slice(&chars, q.start.saturating_sub(8), q.start);
+                (
+                    pieces.iter().filter(|p| pre.contains(p.as_str())).count(),
+                    q,
+                )
+            })
+            .collect();
+        // "占问题总数" names a total without repeating its words: a count stated as a total
+        // (共/总/合计) stands in when nothing is named.
+        let names_a_total = pieces.iter().any(|p| p.contains('总') || p.contains('全'));
+        let scored: Vec<(usize, &Quantity)> = if scored.iter().any(|(s, _)| *s > 0) {
+            scored.into_iter().filter(|(s, _)| *s > 0).collect()
+        } else if names_a_total {
+            scored
+                .into_iter()
+                .filter(|(_, q)| {
+                    let pre = slice(&chars, q.start.saturating_sub(8), q.start);
+                    pre.contains(['共', '总']) || pre.contains("合计")
+                })
+                .map(|(_, q)| (1, q))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let Some(best) = scored.iter().map(|(s, _)| *s).max() else {
+            continue;
+        };
+        let top: Vec<&Quantity> = scored
+            .iter()
+            .filter(|(s, _)| *s == best)
+            .map(|(_, q)| *q)
+            .collect();
+        let consistent = top
+            .iter()
+            .find(|q| judge(p.value, p.decimals, part.value / q.value * 100.0) == "ok");
+        let whole = match (consistent, top.as_slice()) {
+            (Some(q), _) => *q,
+            (None, [one]) => *one,
+            // Several equally named wholes, none consistent: too uncertain to report.
+            (None, _) => continue,
+        };
+        let computed = part.value / whole.value * 100.0;
+        let sev = judge(p.value, p.decimals, computed);
+        if sev != "ok" || all {
+            out.push(Finding {
+                kind: "percent",
+                severity: sev,
+                start: part.start,
+                end: p.end,
+                quote: slice(&chars, part.start, p.end),
+                stated: p.value,
+                computed,
+                explanation: format!(
+                    "{}÷{}={}%,与所述{}%{}",
+                    slice(&chars, part.start, part.end),
+                    slice(&chars, whole.start, whole.end),
+                    fmt(computed, p.decimals),
+                    p.value,
+                    match sev {
+                        "ok" => "一致",
+                        "minor" => "相差在末位以内(疑为截断而非四舍五入)",
+                        _ => "不符",
+                    }
+                ),
+            });
+        }
+        let _ = sb;
+    }
+    // Totals against parts: "X个,分别为A个、B个…" must add up exactly.
+    for (k, total) in qs.iter().enumerate() {
+        if total.approx || total.unit.is_empty() || total.is_percent() {
+            continue;
+        }
+        let after = slice(&chars, total.end, (total.end + 6).min(chars.len()));
+        if !after
+            .trim_start_matches([',', '\u{ff0c}', ':', '\u{ff1a}'])
+            .starts_with("分别")
+        {
+            continue;
+        }
+        let (_, sb) = sentence_bounds(&chars, total.end);
+        let parts: Vec<&Quantity> = qs[k + 1..]
+            .iter()
+            .take_while(|q| q.start < sb)
+            .filter(|q| same_kind(&q.unit, &total.unit))
+            .collect();
+        if parts.len() < 2 || parts.iter().any(|q| q.approx) {
+            continue;
+        }
+        let sum: f64 = parts.iter().map(|q| q.value).sum();
+        let sev = if (sum - total.value).abs() < 1e-9 {
+            "ok"
+        } else {
+            "error"
+        };
+        if sev != "ok" || all {
+            let last = parts.last().map_or(total.end, |q| q.end);
+            out.push(Finding {
+                kind: "sum",
+                severity: sev,
+                start: total.start,
+                end: last,
+                quote: slice(&chars, total.start, last),
+                stated: total.value,
+                computed: sum,
+                explanation: format!(
+                    "分项合计{}{},与总数{}{}",
+                    sum,
+                    total.unit,
+                    total.value,
+                    if sev == "ok" { "一致" } else { "不符" }
+                ),
+            });
+        }
+    }
+    out.sort_by_key(|f| f.start);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(text: &str) -> Vec<(f64, &'static str, bool)> {
+        quantities(text)
+            .into_iter()
+            .map(|q| {
+                (
+                    q.value,
+                    UNITS.iter().copied().find(|u| *u == q.unit).unwrap_or(""),
+                    q.approx,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn numbers_in_every_form_reports_use() {
+        assert_eq!(
+            values("学生共1,313名,图书9811册,面积17.63万平方米,投入4.13亿元,80多家企业,约30%"),
+            vec![
+                (1313.0, "名", false),
+                (9811.0, "册", false),
+                (176_300.0, "平方米", false),
+                (413_000_000.0, "元", false),
+                (80.0, "家", true),
+                (30.0, "%", true),
+            ]
+        );
+        assert_eq!(
+            values("十五个帮扶队,二百三十名学生,一句汉语都不会,两个班"),
+            vec![
+                (15.0, "个", false),
+                (230.0, "名", false),
+                (2.0, "个", false)
+            ]
+        );
+        // Years, dates and document numbers are not figures.
+        assert!(values("2017年12月底,宁审改办〔2017〕5号,20xx年").is_empty());
+    }
+
+    #[test]
+    fn a_percentage_is_judged_as_people_round() {
+        let t =
+            "学生共526名(其中双语班学生有402名,占学生总数的76%:普通班学生124名,占学生总数的24%)。";
+        assert!(check(t, false).is_empty(), "{:?}", check(t, false));
+        let ok = check(t, true);
+        assert_eq!(ok.len(), 2);
+        assert!(ok.iter().all(|f| f.severity == "ok" && f.kind == "percent"));
+        let bad = "学生共526名,其中双语班学生402名,占学生总数的86%。";
+        let f = check(bad, false);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].kind, f[0].severity), ("percent", "error"));
+        assert!((f[0].computed - 76.4259).abs() < 1e-3);
+        // Truncated rather than rounded (76.43 → 76 is right; 23.57 → 23 is a slip).
+        let trunc = "学生共526名,普通班学生124名,占学生总数的23%。";
+        assert_eq!(check(trunc, false)[0].severity, "minor");
+        // Approximate wording never raises a finding.
+        assert!(check("学生共526名,其中双语班学生402名,约占学生总数的86%。", false).is_empty());
+    }
+
+    #[test]
+    fn the_seed_growth_rate_slip_is_found() {
+        let t = "计划完成投资42亿元,其中重点在建项目23个,计划完成投资30.5亿元,比20xx年增加投资14.05亿元,增幅为85.15%;";
+        let f = check(t, false);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].kind, f[0].severity), ("growth", "error"));
+        assert!((f[0].computed - 85.41).abs() < 0.01, "{}", f[0].computed);
+    }
+
+    #[test]
+    fn totals_split_with_fenbie_must_add_up() {
+        assert!(check("共有学校12所,分别为小学7所、初中5所。", false).is_empty());
+        let f = check("共有学校12所,分别为小学7所、初中4所。", false);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].kind, f[0].stated, f[0].computed), ("sum", 12.0, 11.0));
+        // A partial list with 其中 is not a contradiction.
+        assert!(check("共有学校12所,其中小学7所。", false).is_empty());
+    }
+}
+
+/// The labelled corpus (`data/checker_corpus.json`): report fragments with the findings a
+/// careful reader would make.
+pub fn corpus() -> Vec<(String, Vec<(String, f64)>)> {
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("../data/checker_corpus.json")).unwrap_or_default();
+    v["cases"]
+        .as_array()
+        .map(|cases| {
+            cases
+                .iter()
+                .map(|c| {
+                    (
+                        c["text"].as_str().unwrap_or_default().to_string(),
+                        c["expect"]
+                            .as_array()
+                            .map(|e| {
+                                e.iter()
+                                    .map(|x| {
+                                        (
+                                            x["kind"].as_str().unwrap_or_default().to_string(),
+                                            x["stated"].as_f64().unwrap_or(f64::NAN),
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Precision and recall of [`check`] on the corpus: (true positives, reported, expected).
+/// A finding matches an expected one by kind and stated value.
+pub fn corpus_score() -> (usize, usize, usize) {
+    let (mut tp, mut reported, mut expected) = (0, 0, 0);
+    for (text, expect) in corpus() {
+        let found: Vec<Finding> = check(&text, false);
+        reported += found.len();
+        expected += expect.len();
+        tp += found
+            .iter()
+            .filter(|f| {
+                expect
+                    .iter()
+                    .any(|(k, v)| k == f.kind && (v - f.stated).abs() < 1e-9)
+            })
+            .count();
+    }
+    (tp, reported, expected)
+}
+
+#[cfg(test)]
+mod corpus_tests {
+    use super::*;
+
+    /// Precision first: on the labelled corpus every finding is a real slip. Recall is what it
+    /// is (per-capita figures and contradictions are not checked yet); the numbers are printed
+    /// by `taizhang bench checker`.
+    #[test]
+    fn every_finding_on_the_corpus_is_a_real_slip() {
+        assert!(corpus().len() >= 15);
+        let (tp, reported, expected) = corpus_score();
+        assert_eq!(tp, reported, "a false alarm on the corpus");
+        assert!(tp >= 6, "recall fell: {tp} of {expected}");
+    }
+}
