@@ -24,8 +24,10 @@ fn exit_codes_and_the_seed_slips() {
     let (code, out, _) = run(&[ok.to_str().expect("path")]);
     assert_eq!(code, Some(0), "{out}");
 
-    // The seed reports: the 增幅 of 篇·重点项目 (14.05 ÷ 16.45 = 85.41 %, stated 85.15 %) and the
-    // truncated 6 % (2 ÷ 29 = 6.9 %) are found; nothing else is flagged.
+    // The seed reports: the 增幅 of 篇·重点项目 (14.05 ÷ 16.45 = 85.41 %, stated 85.15 %), 篇五's
+    // 生均 areas (4208 ÷ 1313 = 3.20, stated 3.14; 6880 ÷ 1313 = 5.24, stated 5.13), its
+    // truncated 每班平均 (46.9 as 46.8) and the truncated 6 % (2 ÷ 29 = 6.9 %) are found;
+    // nothing else is flagged.
     let seed = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/seeds/000_9f41f260c02e1daa.txt"
@@ -34,7 +36,7 @@ fn exit_codes_and_the_seed_slips() {
     assert_eq!(code, Some(1), "{err}");
     let v: Value = serde_json::from_str(&out).expect("json");
     let f = v[0]["findings"].as_array().expect("findings");
-    assert_eq!(f.len(), 2, "{f:?}");
+    assert_eq!(f.len(), 5, "{f:?}");
     assert_eq!(
         (f[0]["kind"].as_str(), f[0]["severity"].as_str()),
         (Some("growth"), Some("error"))
@@ -58,9 +60,24 @@ fn exit_codes_and_the_seed_slips() {
         f[0]["quote"].as_str().expect("quote"),
         "offsets are characters"
     );
+    let kinds: Vec<(&str, &str, f64)> = f
+        .iter()
+        .map(|x| {
+            (
+                x["kind"].as_str().unwrap_or_default(),
+                x["severity"].as_str().unwrap_or_default(),
+                x["stated"].as_f64().unwrap_or_default(),
+            )
+        })
+        .collect();
     assert_eq!(
-        (f[1]["kind"].as_str(), f[1]["severity"].as_str()),
-        (Some("percent"), Some("minor"))
+        kinds[1..],
+        [
+            ("ratio", "minor", 46.8),
+            ("ratio", "error", 3.14),
+            ("ratio", "error", 5.13),
+            ("percent", "minor", 6.0)
+        ]
     );
 
     // Unreadable input: exit 2 with the reason.
