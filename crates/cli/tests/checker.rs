@@ -26,8 +26,8 @@ fn exit_codes_and_the_seed_slips() {
 
     // The seed reports: the 增幅 of 篇·重点项目 (14.05 ÷ 16.45 = 85.41 %, stated 85.15 %), 篇五's
     // 生均 areas (4208 ÷ 1313 = 3.20, stated 3.14; 6880 ÷ 1313 = 5.24, stated 5.13), its
-    // truncated 每班平均 (46.9 as 46.8) and the truncated 6 % (2 ÷ 29 = 6.9 %) are found;
-    // nothing else is flagged.
+    // truncated 每班平均 (46.9 as 46.8), the truncated 6 % (2 ÷ 29 = 6.9 %) and 篇七's "100%
+    // 维吾尔族" against "100% 哈萨克族" are found; nothing else is flagged.
     let seed = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/seeds/000_9f41f260c02e1daa.txt"
@@ -36,7 +36,7 @@ fn exit_codes_and_the_seed_slips() {
     assert_eq!(code, Some(1), "{err}");
     let v: Value = serde_json::from_str(&out).expect("json");
     let f = v[0]["findings"].as_array().expect("findings");
-    assert_eq!(f.len(), 5, "{f:?}");
+    assert_eq!(f.len(), 6, "{f:?}");
     assert_eq!(
         (f[0]["kind"].as_str(), f[0]["severity"].as_str()),
         (Some("growth"), Some("error"))
@@ -76,7 +76,8 @@ fn exit_codes_and_the_seed_slips() {
             ("ratio", "minor", 46.8),
             ("ratio", "error", 3.14),
             ("ratio", "error", 5.13),
-            ("percent", "minor", 6.0)
+            ("percent", "minor", 6.0),
+            ("contradiction", "error", 100.0)
         ]
     );
 
