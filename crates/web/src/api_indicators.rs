@@ -42,12 +42,13 @@ pub struct DataQuery {
 
 impl DataQuery {
     fn period(&self) -> &str {
-        if self.period.is_empty() {
-            &self.year
-        } else {
-            &self.period
-        }
+        which_period(&self.year, &self.period)
     }
+}
+
+/// The period a request names: `period` (any form), else `year` (the built-in 学年 form).
+fn which_period<'a>(year: &'a str, period: &'a str) -> &'a str {
+    if period.is_empty() { year } else { period }
 }
 
 pub async fn school_data(
@@ -77,11 +78,7 @@ pub async fn school_data_save(
     Id(id): Id,
     ApiJson(b): ApiJson<SaveBody>,
 ) -> ApiResult {
-    let period = if b.period.is_empty() {
-        &b.year
-    } else {
-        &b.period
-    };
+    let period = which_period(&b.year, &b.period);
     ind::save_form(&st.app, &c.actor, &b.form, id, period, &b.entries).await?;
     ok(ind::school_return_form(&st.app, &c.actor, &b.form, id, period).await?)
 }
@@ -106,11 +103,7 @@ pub async fn school_data_action(
     Id(id): Id,
     ApiJson(b): ApiJson<ActionBody>,
 ) -> ApiResult {
-    let period = if b.period.is_empty() {
-        &b.year
-    } else {
-        &b.period
-    };
+    let period = which_period(&b.year, &b.period);
     ok(ind::transition_form(&st.app, &c.actor, &b.form, id, period, &b.action, &b.reason).await?)
 }
 
