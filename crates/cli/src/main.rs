@@ -105,6 +105,37 @@ enum Cmd {
         #[arg(long)]
         all: bool,
     },
+    /// 报告生成: render a report template (tongbao, huibao, zipingbaogao or an administrator's
+    /// copy) from the records, as .docx (GB/T 9704 layout), Markdown or HTML.
+    Report {
+        #[command(flatten)]
+        db: DbArg,
+        /// Template id: tongbao | huibao | zipingbaogao | a copy's id
+        template: String,
+        /// The ledger (督办台账) by id or exact name (tongbao, huibao)
+        #[arg(long)]
+        ledger: Option<String>,
+        /// The month reported on, e.g. 2024-05 (default: this month)
+        #[arg(long)]
+        period: Option<String>,
+        /// The standard of an evaluation (zipingbaogao): basic-2012 | quality-2017 | class-size | a copy
+        #[arg(long)]
+        standard: Option<String>,
+        /// School year of the evaluation by its first year (2024 = 2024–25 学年)
+        #[arg(long)]
+        year: Option<String>,
+        /// The county evaluated (a unit by id, code or exact name; default: the top unit)
+        #[arg(long)]
+        unit: Option<String>,
+        /// docx | md | html (default: from the --out extension)
+        #[arg(long)]
+        format: Option<String>,
+        /// Add the 数据说明 appendix (every figure, its definition and denominator) to a .docx
+        #[arg(long)]
+        data_notes: bool,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Import from Excel: all rows or none; every bad cell is reported.
     Import {
         #[command(subcommand)]
@@ -585,6 +616,49 @@ async fn run(cli: Cli) -> Result<u8, Fail> {
             Ok(0)
         }
         Cmd::Check { files, json, all } => check_cmd(&files, json, all),
+        Cmd::Report {
+            db,
+            template,
+            ledger,
+            period,
+            standard,
+            year,
+            unit,
+            format,
+            data_notes,
+            out,
+        } => {
+            use taizhang_service::reports::{self, Format, ReportRequest};
+            let format = match format {
+                Some(f) => Format::parse(&f)?,
+                None => Format::parse(out.extension().and_then(|e| e.to_str()).unwrap_or("docx"))?,
+            };
+            let app = App::new(open(&db.db).await?);
+            let sys = Actor::system("cli");
+            let req = ReportRequest {
+                template,
+                ledger,
+                period,
+                standard,
+                year,
+                unit,
+                data_notes,
+            };
+            let r = reports::render(&app, &sys, &req).await?;
+            let bytes = r.output(format, data_notes, req.template == "huibao");
+            // Written whole to a temporary file and renamed: a failed run leaves no half file.
+            let tmp = out.with_extension("part");
+            std::fs::write(&tmp, &bytes)?;
+            std::fs::rename(&tmp, &out)?;
+            println!(
+                "wrote {} ({} bytes, {} figures) to {}",
+                r.title,
+                bytes.len(),
+                r.doc.figures.len(),
+                out.display()
+            );
+            Ok(0)
+        }
         Cmd::Template {
             cmd: TemplateCmd::Ledger { out },
         } => {

@@ -3,5 +3,6 @@
 //! checker will live here too.
 
 pub mod excel;
+pub mod report;
 pub mod table;
 pub mod text;

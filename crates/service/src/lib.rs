@@ -14,6 +14,7 @@ pub mod indicators;
 pub mod ledger;
 pub mod ledger_excel;
 pub mod remind;
+pub mod reports;
 pub mod schools_import;
 pub mod error_fmt {
     pub use crate::error::fmt_time;

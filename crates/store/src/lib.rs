@@ -12,6 +12,7 @@ pub mod indicators;
 pub mod ledger;
 mod migrate;
 pub mod notify;
+pub mod reports;
 pub mod sql;
 pub mod units;
 pub mod users;

@@ -12,6 +12,10 @@ const SQLITE: &[(i64, &str)] = &[
     ),
     (4, include_str!("../migrations/sqlite/0004_indicators.sql")),
     (5, include_str!("../migrations/sqlite/0005_forms.sql")),
+    (
+        6,
+        include_str!("../migrations/sqlite/0006_report_templates.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -25,6 +29,10 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0004_indicators.sql"),
     ),
     (5, include_str!("../migrations/postgres/0005_forms.sql")),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_report_templates.sql"),
+    ),
 ];
 
 const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";

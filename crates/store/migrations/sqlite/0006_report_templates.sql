@@ -1,0 +1,11 @@
+-- Administrators' report templates (报告模板): copies of the built-in ones (tongbao, huibao,
+-- zipingbaogao), edited. The body is minijinja source checked by the service on every save.
+CREATE TABLE report_templates (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    based_on    TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    version     INTEGER NOT NULL DEFAULT 1,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
