@@ -423,3 +423,67 @@ test('administrator copies a standard for the province and a broken edit is refu
     await context.close();
   }
 });
+
+test('supervisor generates the circular from a ledger, follows a figure to its list, downloads Word, edits a template copy with live preview, and checks a report', async () => {
+  const { context, page } = await newPage();
+  try {
+    await page.goto('/login');
+    await page.fill('input[name=username]', USERNAME);
+    await page.fill('input[name=password]', PASSWORD);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('form[action="/login"] button[type=submit]')]);
+
+    // 生成报告 from the ledger page.
+    await page.goto('/ledgers/1');
+    await Promise.all([page.waitForURL(/\/reports\?template=tongbao/), page.locator('#report-tongbao').click()]);
+    const report = page.locator('#report');
+    const text = await report.innerText();
+    assert.match(text, /一、总体情况/);
+    assert.match(text, /二、存在问题/);
+    assert.match(text, /三、工作要求/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'report-tongbao.png'), fullPage: false });
+
+    // Every figure is a link; the 已办结 figure opens the list of exactly that many items.
+    const closed = report.locator('a.fig[title^="已办结:"]').first();
+    const closedText = (await closed.innerText()).trim();
+    await Promise.all([page.waitForURL(/\/ledgers\/1\?state=closed,archived/), closed.click()]);
+    assert.match(await page.locator('body').innerText(), new RegExp(`共 ${closedText} 条`));
+    await page.goBack();
+
+    // Word download.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download-docx').click()]);
+    assert.match(download.suggestedFilename(), /\.docx$/);
+    const saved = path.join(ARTIFACTS, 'tongbao.docx');
+    await download.saveAs(saved);
+
+    // A template copy, edited with a live preview: a broken line names its line; fixed, it renders.
+    await page.goto('/reports');
+    await page.selectOption('#template-copy select[name=based_on]', 'tongbao');
+    await page.fill('#template-copy [name=id]', 'tongbao-xian');
+    await page.fill('#template-copy [name=name]', '县教育局月度通报');
+    await Promise.all([page.waitForURL(/\/reports\/templates\/tongbao-xian/), page.locator('#template-copy button').click()]);
+    const body = page.locator('#body');
+    const src = await body.inputValue();
+    await body.fill(src.replace('## 工作要求', '## 工作要求\n\n{{ school_ranking() }}'));
+    await body.press('End');
+    await page.locator('#preview-error').waitFor();
+    assert.match(await page.locator('#preview-error').innerText(), /第\d+行.*school_ranking/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'report-template-error.png'), fullPage: false });
+    await body.fill(src.replace('## 工作要求', '## 工作要求\n\n请各单位认真对照。'));
+    await body.press('End');
+    await page.locator('#preview >> text=请各单位认真对照').waitFor();
+    await Promise.all([page.waitForURL(/ok=/), page.locator('#save-template').click()]);
+    assert.match(await page.locator('#body').inputValue(), /请各单位认真对照/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'report-template.png'), fullPage: false });
+
+    // 数据核验: a slip is found and highlighted in the text.
+    await page.goto('/check');
+    await page.fill('#check-text', '计划完成投资30.5亿元,比去年增加投资14.05亿元,增幅为85.15%。全校共有学生529名,其中少数民族学生402名,占学生总数的76%。');
+    await page.locator('#check-run').click();
+    await page.locator('#check-summary').waitFor();
+    assert.match(await page.locator('#check-summary').innerText(), /发现 1 处不一致/);
+    assert.equal(await page.locator('#checked-text mark.error').count(), 1);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'check.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+});

@@ -645,7 +645,7 @@ async fn run(cli: Cli) -> Result<u8, Fail> {
                 data_notes,
             };
             let r = reports::render(&app, &sys, &req).await?;
-            let bytes = r.output(format, data_notes, req.template == "huibao");
+            let bytes = r.output(format, data_notes);
             // Written whole to a temporary file and renamed: a failed run leaves no half file.
             let tmp = out.with_extension("part");
             std::fs::write(&tmp, &bytes)?;

@@ -116,7 +116,7 @@ async fn generated_reports(backend: Backend) {
             }
             // Every figure is traceable: a link to the ledger's filtered list in the HTML,
             // a definition in the notes.
-            let html = String::from_utf8(r.output(Format::Html, false, false)).expect("utf8");
+            let html = String::from_utf8(r.output(Format::Html, false)).expect("utf8");
             assert!(
                 r.doc.figures.len() > 10,
                 "{t}: {} figures",
@@ -134,11 +134,16 @@ async fn generated_reports(backend: Backend) {
                 r.doc.figures.len()
             );
             // The Markdown says the same as the document.
-            let md = String::from_utf8(r.output(Format::Markdown, false, false)).expect("utf8");
+            let md = String::from_utf8(r.output(Format::Markdown, false)).expect("utf8");
             assert!(md.contains(&format!("共交办问题{}个", f.total)));
             // The .docx holds the same text (read back as the checker reads uploads), and
             // passes the checker too.
-            let docx = r.output(Format::Docx, true, t == "huibao");
+            assert_eq!(
+                r.centred_page_numbers,
+                t == "huibao",
+                "汇报 pages are numbered in the centre"
+            );
+            let docx = r.output(Format::Docx, true);
             let back = taizhang_office::text::report_text(&docx).expect("docx text");
             assert!(back.contains(&format!("共交办问题{}个", f.total)));
             assert!(back.contains("数据说明"), "the appendix");
@@ -507,7 +512,7 @@ async fn docx_renders_in_libreoffice_in_the_gbt9704_layout() {
     )
     .await
     .expect("tongbao");
-    let pdf = to_pdf(dir.path(), "tongbao", &r.output(Format::Docx, true, false));
+    let pdf = to_pdf(dir.path(), "tongbao", &r.output(Format::Docx, true));
     let (pages, _) = pdfinfo(&pdf);
     let all: String = (1..=pages)
         .map(|p| pdftext(&pdf, p))

@@ -133,7 +133,7 @@ pub async fn get_template(app: &App, id: &str) -> Result<TemplateEntry> {
 
 /// Templates are configuration for everyone: managing them needs an administrator over
 /// everything (全部), as standards and forms do.
-fn may_manage(actor: &Actor) -> Result<()> {
+pub fn may_manage(actor: &Actor) -> Result<()> {
     if actor.scope(Permission::UnitWrite).all {
         Ok(())
     } else {
@@ -363,17 +363,19 @@ pub struct Rendered {
     pub title: String,
     /// The markup the template wrote (before numbering and layout).
     pub markup: String,
+    /// Page numbers centred (汇报材料) rather than at the outer side (通报, 报告).
+    pub centred_page_numbers: bool,
 }
 
 impl Rendered {
     /// The report in a format, with a file name from its title.
-    pub fn output(&self, format: Format, data_notes: bool, centred_page_numbers: bool) -> Vec<u8> {
+    pub fn output(&self, format: Format, data_notes: bool) -> Vec<u8> {
         match format {
             Format::Markdown => self.doc.to_markdown().into_bytes(),
             Format::Html => self.doc.to_html(&self.title).into_bytes(),
             Format::Docx => self.doc.to_docx(&DocxOptions {
                 title: self.title.clone(),
-                page_number_centered: centred_page_numbers,
+                page_number_centered: self.centred_page_numbers,
                 data_notes,
             }),
         }
@@ -415,7 +417,9 @@ pub async fn render(app: &App, actor: &Actor, req: &ReportRequest) -> Result<Ren
             .into(),
             other => other,
         })?;
-    render_source(app, actor, &t.body, req).await
+    let mut r = render_source(app, actor, &t.body, req).await?;
+    r.centred_page_numbers = t.based_on.as_deref().unwrap_or(&t.id) == "huibao";
+    Ok(r)
 }
 
 /// Renders template source (the editor's live preview uses this with unsaved text).
@@ -455,7 +459,12 @@ pub async fn render_source(
             _ => None,
         })
         .unwrap_or_else(|| "报告".into());
-    Ok(Rendered { doc, title, markup })
+    Ok(Rendered {
+        doc,
+        title,
+        markup,
+        centred_page_numbers: false,
+    })
 }
 
 fn environment() -> Environment<'static> {

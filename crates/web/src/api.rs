@@ -710,8 +710,14 @@ async fn items_act(
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 pub(crate) fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
+    file_response(bytes, filename, XLSX)
+}
+
+/// A download: the ASCII fallback name keeps the extension; the real name is UTF-8.
+pub(crate) fn file_response(bytes: Vec<u8>, filename: &str, content_type: &str) -> Response {
+    let ext = filename.rsplit_once('.').map_or("bin", |(_, e)| e);
     let disposition = format!(
-        "attachment; filename=\"export.xlsx\"; filename*=UTF-8''{}",
+        "attachment; filename=\"download.{ext}\"; filename*=UTF-8''{}",
         filename
             .bytes()
             .map(|b| if b.is_ascii_alphanumeric() || b == b'.' {
@@ -723,7 +729,7 @@ pub(crate) fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
     );
     (
         [
-            (header::CONTENT_TYPE, XLSX.to_string()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
@@ -1463,6 +1469,69 @@ pub const ROUTES: &[Route] = &[
         "Import school statistics (.xlsx or .csv body) for ?year=; all rows or none",
         post(crate::api_indicators::schools_import)
             .layer(axum::extract::DefaultBodyLimit::max(200 << 20))
+    ),
+    route!(
+        "GET",
+        "/api/v1/ledgers/{id}/report",
+        "reports",
+        true,
+        "生成台账报告",
+        "A ledger's report from a template (?template=tongbao|huibao&period=2024-05&format=docx|md|html&data_notes=true)",
+        get(crate::api_reports::ledger_report)
+    ),
+    route!(
+        "GET",
+        "/api/v1/units/{id}/report",
+        "reports",
+        true,
+        "生成自评报告",
+        "A county's self-evaluation report (?template=zipingbaogao&standard=quality-2017&year=2024&format=docx|md|html)",
+        get(crate::api_reports::unit_report)
+    ),
+    route!(
+        "GET",
+        "/api/v1/report-templates",
+        "reports",
+        true,
+        "报告模板",
+        "The report templates (built-in and administrators' copies) and the data functions",
+        get(crate::api_reports::templates_list)
+    ),
+    route!(
+        "POST",
+        "/api/v1/report-templates",
+        "reports",
+        true,
+        "复制报告模板",
+        "Copy a template under a new id (administrators over everything)",
+        post(crate::api_reports::templates_copy)
+    ),
+    route!(
+        "PUT",
+        "/api/v1/report-templates/{id}",
+        "reports",
+        true,
+        "修改报告模板",
+        "Save an edited template (version-checked; a template error names the line)",
+        axum::routing::put(crate::api_reports::templates_update)
+    ),
+    route!(
+        "POST",
+        "/api/v1/report-templates/preview",
+        "reports",
+        true,
+        "预览报告模板",
+        "Render unsaved template source as HTML with its figures (administrators over everything)",
+        post(crate::api_reports::templates_preview)
+    ),
+    route!(
+        "POST",
+        "/api/v1/check",
+        "reports",
+        true,
+        "数据核验",
+        "Check a report's numbers against each other (text; ?all lists consistent claims too)",
+        post(crate::api_reports::check_text).layer(axum::extract::DefaultBodyLimit::max(21 << 20))
     ),
 ];
 

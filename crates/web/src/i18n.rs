@@ -12,6 +12,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("tasks", "我的待办", "My tasks"),
     ("ledgers", "督办台账", "Ledgers"),
     ("indicators", "均衡发展", "Indicators"),
+    ("reports", "报告", "Reports"),
     ("inbox", "消息", "Messages"),
     ("users", "用户与角色", "Users and roles"),
     ("audit", "审计日志", "Audit trail"),

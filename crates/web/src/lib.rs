@@ -3,12 +3,14 @@
 
 pub mod api;
 mod api_indicators;
+mod api_reports;
 pub mod caller;
 pub mod error;
 pub mod i18n;
 mod pages;
 mod pages_indicators;
 mod pages_ledger;
+mod pages_reports;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens/{id}/revoke", post(token_revoke))
         .merge(crate::pages_ledger::routes())
         .merge(crate::pages_indicators::routes())
+        .merge(crate::pages_reports::routes())
 }
 
 /// What every page's frame needs.

@@ -521,11 +521,15 @@ async fn ledger_page(
         lead_under,
         light: svc::light_filter(&st.app, &q.light, ledger.yellow_days),
         sort: taizhang_store::ledger::ItemSort::parse(&q.sort).unwrap_or_default(),
-        states: if q.state.is_empty() {
-            vec![]
-        } else {
-            vec![q.state.clone()]
-        },
+        // One state, or several comma-separated (a report's figures link to e.g.
+        // `state=closed,archived`).
+        states: q
+            .state
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
         source: (!q.source.is_empty()).then(|| q.source.clone()),
         q: (!q.q.is_empty()).then(|| q.q.clone()),
         deadline_from: date("deadline_from", &q.deadline_from, &mut err),
