@@ -367,6 +367,61 @@ async fn cell(
                 write(c, side, 201),
             )
         }
+        ("GET", "/api/v1/ledgers/{id}/report") => {
+            let id = w.fresh_ledger(side).await;
+            (
+                format!(
+                    "{}?template=tongbao&format=md",
+                    p.replace("{id}", &id.to_string())
+                ),
+                None,
+                read(c, side),
+            )
+        }
+        ("GET", "/api/v1/units/{id}/report") => (
+            format!(
+                "{}?standard=quality-2017&year=2024&format=md",
+                p.replace("{id}", &w.side_unit(side).id.to_string())
+            ),
+            None,
+            read(c, side),
+        ),
+        ("GET", "/api/v1/report-templates") => {
+            (p, None, if c == Caller::Anonymous { 401 } else { 200 })
+        }
+        ("POST", "/api/v1/check") => (
+            p,
+            Some(json!({"text": "共有学生529名,其中少数民族学生402名,占学生总数的76%。"})),
+            if c == Caller::Anonymous { 401 } else { 200 },
+        ),
+        ("POST", "/api/v1/report-templates") => (
+            p,
+            Some(json!({"based_on": "tongbao", "id": format!("t-{}", next()), "name": "县级通报"})),
+            // Templates serve every unit: only an administrator over everything (全部).
+            if c == Caller::Anonymous { 401 } else { 403 },
+        ),
+        ("PUT", "/api/v1/report-templates/{id}") => {
+            let id = format!("t-{}", next());
+            taizhang_service::reports::copy_template(
+                &w.t.app,
+                &taizhang_service::Actor::system("test"),
+                "huibao",
+                &id,
+                "",
+            )
+            .await
+            .expect("copy");
+            (
+                p.replace("{id}", &id),
+                Some(json!({"version": 1, "body": "# 题\n"})),
+                if c == Caller::Anonymous { 401 } else { 403 },
+            )
+        }
+        ("POST", "/api/v1/report-templates/preview") => (
+            p,
+            Some(json!({"body": "# {{ ledger().name }}\n", "ledger": "1"})),
+            if c == Caller::Anonymous { 401 } else { 403 },
+        ),
         ("GET", "/api/v1/ledger-template.xlsx") => {
             (p, None, if c == Caller::Anonymous { 401 } else { 200 })
         }
@@ -872,6 +927,12 @@ async fn every_route_is_in_the_matrix_and_in_openapi() {
         "/api/v1/standards/{id}",
         "/api/v1/forms",
         "/api/v1/elements",
+        "/api/v1/ledgers/{id}/report",
+        "/api/v1/units/{id}/report",
+        "/api/v1/report-templates",
+        "/api/v1/report-templates/{id}",
+        "/api/v1/report-templates/preview",
+        "/api/v1/check",
     ];
     for r in taizhang_web::api::ROUTES {
         assert!(

@@ -549,3 +549,86 @@ async fn docx_renders_in_libreoffice_in_the_gbt9704_layout() {
         let _ = std::fs::copy(&pdf, keep);
     }
 }
+
+/// The API: a ledger's circular as a Word download, bad options as 422 naming the field, the
+/// editor's preview naming a template error's line, and the checker over JSON.
+#[tokio::test]
+async fn api_downloads_reports_and_names_bad_input() {
+    let t = common::spawn_app(Backend::Sqlite).await;
+    taizhang_service::demo::load(&t.app).await.expect("demo");
+    let s = common::login(&t.base, "admin", taizhang_service::demo::DEMO_PASSWORD).await;
+    let r = s
+        .client
+        .get(format!(
+            "{}/api/v1/ledgers/1/report?template=tongbao&period=2026-11&data_notes=true",
+            t.base
+        ))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    );
+    let cd = r.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(
+        cd.contains("filename*=UTF-8''") && cd.ends_with(".docx"),
+        "{cd}"
+    );
+    let bytes = r.bytes().await.expect("body");
+    assert!(bytes.starts_with(b"PK"));
+    let text = taizhang_office::text::report_text(&bytes).expect("docx");
+    assert!(text.contains("数据说明"));
+
+    let (st, v) = s
+        .call("GET", "/api/v1/ledgers/1/report?format=pdf", None)
+        .await;
+    assert_eq!(st, 422);
+    assert_eq!(v["field"], "format", "{v}");
+    let (st, v) = s
+        .call("GET", "/api/v1/ledgers/1/report?period=2024-13", None)
+        .await;
+    assert_eq!(st, 422);
+    assert_eq!(v["field"], "period", "{v}");
+    let (st, _) = s.call("GET", "/api/v1/ledgers/999999/report", None).await;
+    assert_eq!(st, 404);
+
+    let (st, v) = s
+        .call(
+            "POST",
+            "/api/v1/report-templates/preview",
+            Some(serde_json::json!({"body": "# 题\n\n{% if %}\n", "ledger": "1"})),
+        )
+        .await;
+    assert_eq!(st, 422);
+    assert!(v.to_string().contains("第3行"), "{v}");
+    let (st, v) = s
+        .call(
+            "POST",
+            "/api/v1/report-templates/preview",
+            Some(serde_json::json!({"body": "# {{ ledger().name }}\n\n共交办问题{{ ledger_figures().total }}个。\n", "ledger": "1"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert!(
+        v["html"]
+            .as_str()
+            .expect("html")
+            .contains("<a class=\"fig\" href=\"/ledgers/1?state=")
+    );
+
+    let (st, v) = s
+        .call(
+            "POST",
+            "/api/v1/check",
+            Some(serde_json::json!({"text": "计划完成投资30.5亿元,比去年增加投资14.05亿元,增幅为85.15%。"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(v["inconsistent"], 1, "{v}");
+    assert_eq!(v["findings"][0]["kind"], "growth", "{v}");
+}
