@@ -104,6 +104,22 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Generating the `tongbao` circular as .docx for a ledger of N items over M units (the
+    /// ledger generated as `bench ledger` does, or reused in --db): median time of the whole
+    /// request (data, template, layout, zip) and of each part, and the output size.
+    Report {
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        items: usize,
+        #[arg(long, default_value_t = 200)]
+        units: usize,
+        #[arg(long, default_value_t = 11)]
+        runs: usize,
+        /// Keep the last .docx here (to open it).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Audit verification throughput over N generated events.
     Audit {
         #[arg(long)]
@@ -181,6 +197,13 @@ pub async fn run(cmd: BenchCmd) -> Result<u8, Fail> {
             units,
             runs,
         } => bench_ledger(db, items, units, runs).await,
+        BenchCmd::Report {
+            db,
+            items,
+            units,
+            runs,
+            out,
+        } => bench_report(db, items, units, runs, out).await,
         BenchCmd::Checker { file, runs } => {
             let bytes = std::fs::read(&file)
                 .map_err(|e| Fail(format!("cannot read {}: {e}", file.display()), 2))?;
@@ -834,4 +857,66 @@ fn shell_floor(path: &std::path::Path, runs: usize) -> Option<(Vec<Duration>, Ve
     let unit = times.chunks(7).map(|c| c[0]).collect();
     let all = times.chunks(7).map(|c| c.iter().sum()).collect();
     Some((unit, all))
+}
+
+async fn bench_report(
+    db: Option<String>,
+    n_items: usize,
+    n_units: usize,
+    runs: usize,
+    out: Option<std::path::PathBuf>,
+) -> Result<u8, Fail> {
+    use taizhang_service::reports::{self, Format, ReportRequest};
+    let (store, url, _nodes) = ledger_db(db, n_items, n_units).await?;
+    let app = taizhang_service::App::new(store.clone());
+    let sys = taizhang_service::Actor::system("bench");
+    let req = ReportRequest {
+        template: "tongbao".into(),
+        ledger: Some("1".into()),
+        ..Default::default()
+    };
+    let (mut total, mut render, mut docx, mut md) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut last = Vec::new();
+    let mut facts = (String::new(), 0usize, 0usize);
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        let r = reports::render(&app, &sys, &req).await?;
+        let rendered = t.elapsed();
+        let t2 = Instant::now();
+        let bytes = r.output(Format::Docx, false);
+        let zipped = t2.elapsed();
+        total.push(t.elapsed());
+        render.push(rendered);
+        docx.push(zipped);
+        let t3 = Instant::now();
+        let m = r.output(Format::Markdown, false);
+        md.push(t3.elapsed());
+        facts = (r.title.clone(), r.doc.figures.len(), m.len());
+        last = bytes;
+    }
+    println!(
+        "backend: {:?} ({url}), ledger of {n_items} items over {n_units} units",
+        store.backend()
+    );
+    println!(
+        "tongbao as .docx, whole (data + template + layout + zip): {}",
+        stats(total)
+    );
+    println!("  data + template (render): {}", stats(render));
+    println!("  .docx layout + zip:       {}", stats(docx));
+    println!("  (Markdown instead:        {})", stats(md));
+    println!(
+        "output: {} bytes .docx ({} KiB), {} bytes Markdown, {} figures; title {}",
+        last.len(),
+        last.len() / 1024,
+        facts.2,
+        facts.1,
+        facts.0
+    );
+    if let Some(p) = out {
+        std::fs::write(&p, &last)?;
+        println!("wrote {}", p.display());
+    }
+    Ok(0)
 }

@@ -241,6 +241,28 @@ pub struct ItemView {
     pub calendar_covered: bool,
 }
 
+/// The warning light of an item from its state, deadline and reminders: (light, working days
+/// left, state label).
+pub(crate) fn light_of(
+    cal: &Calendar,
+    state: &str,
+    deadline: &Option<String>,
+    reminders: i64,
+    yellow_days: i64,
+    today: NaiveDate,
+) -> (Light, Option<i64>, &'static str) {
+    let state = ItemState::parse("state", state).unwrap_or(ItemState::Draft);
+    let (light, days_left, _) = rules::light(
+        cal,
+        state,
+        date(deadline),
+        reminders > 0,
+        yellow_days,
+        today,
+    );
+    (light, days_left, state.label_zh())
+}
+
 pub(crate) fn view(cal: &Calendar, item: Item, yellow_days: i64, today: NaiveDate) -> ItemView {
     let state = ItemState::parse("state", &item.state).unwrap_or(ItemState::Draft);
     let (light, days_left, covered) = rules::light(

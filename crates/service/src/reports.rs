@@ -10,7 +10,7 @@
 //! data scope; a function whose data were not asked for (no ledger, no standard) fails with a
 //! message naming the missing option.
 
-use crate::ledger::{self, Figures, ItemView};
+use crate::ledger::{self, Figures};
 use crate::{Actor, App, Result, ServiceError, indicators};
 use chrono::{Datelike, NaiveDate};
 use minijinja::value::{Object, ObjectRepr, Value};
@@ -876,23 +876,6 @@ async fn load(app: &App, actor: &Actor, req: &ReportRequest) -> Result<Data> {
     Ok(data)
 }
 
-async fn all_items(app: &App, actor: &Actor, filter: ItemFilter) -> Result<Vec<ItemView>> {
-    let mut out = Vec::new();
-    let mut f = filter;
-    f.limit = 10_000;
-    f.offset = 0;
-    loop {
-        let (page, total) = ledger::list_items(app, actor, &f).await?;
-        let n = page.len();
-        out.extend(page);
-        if n == 0 || out.len() as i64 >= total {
-            break;
-        }
-        f.offset += n as i64;
-    }
-    Ok(out)
-}
-
 async fn load_ledger(
     app: &App,
     actor: &Actor,
@@ -1011,34 +994,62 @@ async fn load_ledger(
             })
             .collect(),
     );
-    let items = all_items(app, actor, filter.clone()).await?;
-    let counted: Vec<&ItemView> = items
-        .iter()
-        .filter(|i| !matches!(i.item.state.as_str(), "draft" | "cancelled"))
+    // The items as the report lists them, with their lights (one lean query).
+    let items = {
+        let mut c = app.store.conn().await?;
+        store::ledger::report_rows(&mut c, &actor.scope(Permission::ItemRead), &filter).await?
+    };
+    let cal = app.calendar();
+    let today = ledger::today(app);
+    struct Row {
+        r: store::ledger::ReportRow,
+        light: Light,
+        days_left: Option<i64>,
+        state_label: &'static str,
+    }
+    let counted: Vec<Row> = items
+        .into_iter()
+        .filter(|i| !matches!(i.state.as_str(), "draft" | "cancelled"))
+        .map(|r| {
+            let (light, days_left, state_label) = ledger::light_of(
+                &cal,
+                &r.state,
+                &r.deadline,
+                r.reminders,
+                l.yellow_days,
+                today,
+            );
+            Row {
+                r,
+                light,
+                days_left,
+                state_label,
+            }
+        })
         .collect();
-    let red: Vec<&&ItemView> = counted.iter().filter(|i| i.light == Light::Red).collect();
+    let red: Vec<&Row> = counted.iter().filter(|i| i.light == Light::Red).collect();
     let red_v = V::L(
         red.iter()
             .map(|i| {
                 V::M(vec![
-                    ("number", s(i.item.number.clone())),
-                    ("title", s(i.item.title.clone())),
-                    ("unit", s(i.item.lead_unit_name.clone())),
+                    ("number", s(i.r.number.clone())),
+                    ("title", s(i.r.title.clone())),
+                    ("unit", s(i.r.lead_unit_name.clone())),
                     (
                         "deadline",
-                        s(i.item.deadline.as_deref().map(date_cn).unwrap_or_default()),
+                        s(i.r.deadline.as_deref().map(date_cn).unwrap_or_default()),
                     ),
                     ("days_overdue", V::N(-i.days_left.unwrap_or(0))),
-                    ("link", s(format!("/items/{}", i.item.id))),
+                    ("link", s(format!("/items/{}", i.r.id))),
                 ])
             })
             .collect(),
     );
     let mut late: BTreeMap<(String, i64), Vec<String>> = BTreeMap::new();
     for i in &red {
-        late.entry((i.item.lead_unit_name.clone(), i.item.lead_unit_id))
+        late.entry((i.r.lead_unit_name.clone(), i.r.lead_unit_id))
             .or_default()
-            .push(i.item.number.clone());
+            .push(i.r.number.clone());
     }
     let mut late: Vec<_> = late.into_iter().collect();
     late.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
@@ -1083,12 +1094,12 @@ async fn load_ledger(
             .map(|(k, i)| {
                 V::M(vec![
                     ("seq", V::N(k as i64 + 1)),
-                    ("number", s(i.item.number.clone())),
-                    ("title", s(i.item.title.clone())),
-                    ("unit", s(i.item.lead_unit_name.clone())),
-                    ("deadline", s(i.item.deadline.clone().unwrap_or_default())),
+                    ("number", s(i.r.number.clone())),
+                    ("title", s(i.r.title.clone())),
+                    ("unit", s(i.r.lead_unit_name.clone())),
+                    ("deadline", s(i.r.deadline.clone().unwrap_or_default())),
                     ("state", s(i.state_label)),
-                    ("closed_on", s(i.item.closed_on.clone().unwrap_or_default())),
+                    ("closed_on", s(i.r.closed_on.clone().unwrap_or_default())),
                     ("overdue", V::B(i.light == Light::Red)),
                 ])
             })
