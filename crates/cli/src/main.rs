@@ -104,6 +104,12 @@ enum Cmd {
         /// Also list the claims that were checked and found consistent.
         #[arg(long)]
         all: bool,
+        /// Also check the figures against this ledger's records (by id or exact name; 核对台账)
+        #[arg(long)]
+        ledger: Option<String>,
+        /// Database of the ledger (with --ledger)
+        #[arg(long, env = "TAIZHANG_DB", default_value = "sqlite:data/taizhang.db")]
+        db: String,
     },
     /// 报告生成: render a report template (tongbao, huibao, zipingbaogao or an administrator's
     /// copy) from the records, as .docx (GB/T 9704 layout), Markdown or HTML.
@@ -615,7 +621,19 @@ async fn run(cli: Cli) -> Result<u8, Fail> {
             }
             Ok(0)
         }
-        Cmd::Check { files, json, all } => check_cmd(&files, json, all),
+        Cmd::Check {
+            files,
+            json,
+            all,
+            ledger,
+            db,
+        } => {
+            let against = match ledger {
+                Some(l) => Some((App::new(open(&db).await?), l)),
+                None => None,
+            };
+            check_cmd(&files, json, all, against).await
+        }
         Cmd::Report {
             db,
             template,
@@ -951,7 +969,12 @@ async fn find_ledger(
 }
 
 /// `taizhang check`: findings per file, as text or JSON.
-fn check_cmd(files: &[PathBuf], json: bool, all: bool) -> Result<u8, Fail> {
+async fn check_cmd(
+    files: &[PathBuf],
+    json: bool,
+    all: bool,
+    against: Option<(App, String)>,
+) -> Result<u8, Fail> {
     if files.is_empty() {
         return Err(Fail(
             "name at least one file / 请指定要核验的文件".into(),
@@ -965,7 +988,13 @@ fn check_cmd(files: &[PathBuf], json: bool, all: bool) -> Result<u8, Fail> {
             std::fs::read(f).map_err(|e| Fail(format!("cannot read {}: {e}", f.display()), 2))?;
         let text = taizhang_office::text::report_text(&bytes)
             .map_err(|e| Fail(format!("{}: {e}", f.display()), 2))?;
-        let findings = taizhang_domain::checker::check(&text, all);
+        let mut findings = taizhang_domain::checker::check(&text, all);
+        if let Some((app, ledger)) = &against {
+            let sys = Actor::system("cli");
+            let figs = taizhang_service::reports::record_figures(app, &sys, ledger, &text).await?;
+            findings.extend(taizhang_domain::checker::check_against(&text, &figs, all));
+            findings.sort_by_key(|f| f.start);
+        }
         any |= findings.iter().any(|x| x.severity != "ok");
         if json {
             report.push(serde_json::json!({"file": f.display().to_string(), "chars": text.chars().count(), "findings": findings}));

@@ -98,6 +98,28 @@ async fn generated_reports(backend: Backend) {
             );
             // Generated reports pass the checker with no findings …
             assert_eq!(findings(&text), Vec::<String>::new(), "{t} on {}", l.name);
+            // Checked against the records (核对台账): consistent, and a changed figure is found.
+            let figs = reports::record_figures(&app, &sys, &l.id.to_string(), &text)
+                .await
+                .expect("record figures");
+            let against = checker::check_against(&text, &figs, true);
+            assert!(
+                against.iter().all(|f| f.severity == "ok"),
+                "{t}: {against:?}"
+            );
+            assert!(
+                against.len() >= 4,
+                "{t}: only {} record claims",
+                against.len()
+            );
+            let tampered = text.replace(
+                &format!("共交办问题{}个", f.total),
+                &format!("共交办问题{}个", f.total + 9),
+            );
+            let bad: Vec<_> = checker::check_against(&tampered, &figs, false);
+            assert_eq!(bad.len(), 1, "{t}: {bad:?}");
+            assert_eq!(bad[0].kind, "record");
+            assert_eq!(bad[0].computed, f.total as f64);
             // … and the checker did check some of their claims.
             if t == "tongbao" {
                 let ok = checker::check(&text, true)
@@ -631,4 +653,23 @@ async fn api_downloads_reports_and_names_bad_input() {
     assert_eq!(st, 200);
     assert_eq!(v["inconsistent"], 1, "{v}");
     assert_eq!(v["findings"][0]["kind"], "growth", "{v}");
+    // Against a ledger's records: a wrong total is named with the record's value.
+    let (st, v) = s
+        .call(
+            "POST",
+            "/api/v1/check",
+            Some(serde_json::json!({"text": "截至目前,共交办问题9999个。", "ledger": "1"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["inconsistent"], 1, "{v}");
+    assert_eq!(v["findings"][0]["kind"], "record", "{v}");
+    let (st, _) = s
+        .call(
+            "POST",
+            "/api/v1/check",
+            Some(serde_json::json!({"text": "共交办问题1个", "ledger": "999999"})),
+        )
+        .await;
+    assert_eq!(st, 404);
 }

@@ -900,3 +900,153 @@ mod corpus_tests {
         assert!(tp >= 10, "recall fell: {tp} of {expected}");
     }
 }
+
+/// A figure as the records have it (核对台账): the words a report names it by, and every value
+/// it may plausibly mean (the whole ledger, one unit, one month …): a stated figure is
+/// consistent when it matches any of them.
+#[derive(Debug, Clone)]
+pub struct RecordFigure {
+    /// The words before the number, e.g. 共交办问题, 已办结, 办结率.
+    pub label: String,
+    pub percent: bool,
+    pub values: Vec<f64>,
+    /// Where the value comes from, for the explanation (e.g. 台账“…”截至2026年11月25日).
+    pub source: String,
+}
+
+/// Checks the figures a report states against the records: each `label` followed directly by
+/// a number (or by 问题/为 and a number) is compared with the record's values, rounding judged
+/// as everywhere else. Longer labels win (按期办结率 is not 办结率). Approximate figures are
+/// skipped.
+pub fn check_against(text: &str, figures: &[RecordFigure], all: bool) -> Vec<Finding> {
+    let chars: Vec<char> = text.chars().collect();
+    let qs = quantities(text);
+    // Label occurrences (char start, char end, figure index), longest first on overlap.
+    let mut hits: Vec<(usize, usize, usize)> = Vec::new();
+    for (k, f) in figures.iter().enumerate() {
+        let label: Vec<char> = f.label.chars().collect();
+        if label.is_empty() || label.len() > chars.len() {
+            continue;
+        }
+        for s in 0..=chars.len() - label.len() {
+            if chars[s..s + label.len()] == label[..] {
+                hits.push((s, s + label.len(), k));
+            }
+        }
+    }
+    hits.sort_by(|a, b| a.0.cmp(&b.0).then((b.1 - b.0).cmp(&(a.1 - a.0))));
+    let mut taken_until = 0;
+    let mut out = Vec::new();
+    for (s, e, k) in hits {
+        if s < taken_until {
+            continue;
+        }
+        // A longer label that contains this one and ends later (按期办结 inside 按期办结率).
+        let f = &figures[k];
+        let Some(q) = qs.iter().find(|q| {
+            q.start >= e
+                && q.start <= e + 2
+                && chars[e..q.start]
+                    .iter()
+                    .all(|c| matches!(c, '问' | '题' | '为' | '是'))
+        }) else {
+            continue;
+        };
+        taken_until = e;
+        if q.approx || q.is_percent() != f.percent || f.values.is_empty() {
+            continue;
+        }
+        let verdicts: Vec<(&str, f64)> = f
+            .values
+            .iter()
+            .map(|v| (judge(q.value, q.decimals, *v), *v))
+            .collect();
+        let quote: String = chars[s..q.end].iter().collect();
+        let unit = if f.percent { "%" } else { "" };
+        if let Some((_, v)) = verdicts.iter().find(|(j, _)| *j == "ok") {
+            if all {
+                out.push(Finding {
+                    kind: "record",
+                    severity: "ok",
+                    start: s,
+                    end: q.end,
+                    quote,
+                    stated: q.value,
+                    computed: *v,
+                    explanation: format!("与{}一致:{}{}{unit}", f.source, f.label, fmt_value(*v)),
+                });
+            }
+            continue;
+        }
+        let nearest = f
+            .values
+            .iter()
+            .copied()
+            .min_by(|a, b| (a - q.value).abs().total_cmp(&(b - q.value).abs()))
+            .unwrap_or(0.0);
+        out.push(Finding {
+            kind: "record",
+            severity: "error",
+            start: s,
+            end: q.end,
+            quote,
+            stated: q.value,
+            computed: nearest,
+            explanation: format!(
+                "{}记录的{}为{}{unit},与所写{}{unit}不符",
+                f.source,
+                f.label,
+                fmt_value(nearest),
+                fmt_value(q.value)
+            ),
+        });
+    }
+    out
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    fn figs() -> Vec<RecordFigure> {
+        let f = |label: &str, percent: bool, values: &[f64]| RecordFigure {
+            label: label.into(),
+            percent,
+            values: values.to_vec(),
+            source: "台账".into(),
+        };
+        vec![
+            f("共交办问题", false, &[145.0]),
+            f("已办结", false, &[69.0, 0.0]),
+            f("按期办结", false, &[55.0]),
+            f("按期办结率", true, &[79.71]),
+            f("办结率", true, &[47.586, 0.0]),
+        ]
+    }
+
+    #[test]
+    fn stated_figures_are_checked_against_the_records() {
+        let text =
+            "共交办问题145个,已办结69个,办结率47.6%;按期办结55个,按期办结率79.7%。本月已办结0个。";
+        let f = check_against(text, &figs(), false);
+        assert!(f.is_empty(), "{f:?}");
+        assert_eq!(check_against(text, &figs(), true).len(), 6);
+        let wrong = "共交办问题154个,已办结69个,办结率47.9%;按期办结率79.7%。";
+        let f = check_against(wrong, &figs(), false);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!((f[0].stated, f[0].computed), (154.0, 145.0));
+        assert!(f[0].explanation.contains("145"), "{}", f[0].explanation);
+        assert_eq!(f[1].stated, 47.9);
+        // 约 and other words between label and number are not claims.
+        assert!(check_against("已办结约70个,已办结的70个问题中", &figs(), false).is_empty());
+    }
+}

@@ -1576,3 +1576,73 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
         "指标评估:standard、year_label、county、county_rows、verdicts、schools、units、passing、pass_rate、excluded",
     ),
 ];
+
+/// The ledger's figures as the checker compares a report with them (核对台账): the whole
+/// ledger, each lead unit, and each month the text names (items whose deadline falls in it).
+pub async fn record_figures(
+    app: &App,
+    actor: &Actor,
+    ledger_ref: &str,
+    text: &str,
+) -> Result<Vec<taizhang_domain::checker::RecordFigure>> {
+    let l = ledger::find_ledger(app, actor, ledger_ref).await?;
+    let filter = ItemFilter {
+        ledger_id: Some(l.id),
+        ..Default::default()
+    };
+    let figs = ledger::figures(app, actor, &filter).await?;
+    let mut sets: Vec<Figures> = vec![figs.overall.clone()];
+    sets.extend(figs.by_unit.iter().map(|g| g.figures.clone()));
+    // Months the text names (2026年11月): the figures of the items due in each.
+    let mut months: Vec<String> = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    for (i, _) in chars.iter().enumerate().filter(|(_, c)| **c == '年') {
+        let year: String = chars[i.saturating_sub(4)..i].iter().collect();
+        let mm: String = chars[i + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .take(2)
+            .collect();
+        let closes = chars.get(i + 1 + mm.len()) == Some(&'月');
+        if year.len() == 4 && year.chars().all(|c| c.is_ascii_digit()) && closes {
+            let code = format!("{year}-{mm:0>2}");
+            if month(&code).is_ok() && !months.contains(&code) && months.len() < 12 {
+                months.push(code);
+            }
+        }
+    }
+    for m in &months {
+        let (_, from, to) = month(m)?;
+        let pf = ledger::figures(
+            app,
+            actor,
+            &ItemFilter {
+                deadline_from: Some(from.format("%Y-%m-%d").to_string()),
+                deadline_to: Some(to.format("%Y-%m-%d").to_string()),
+                ..filter.clone()
+            },
+        )
+        .await?;
+        sets.push(pf.overall);
+    }
+    let source = format!("台账“{}”(截至{})", l.name, date_cn(&figs.as_of));
+    let fig = |label: &str, percent: bool, f: &dyn Fn(&Figures) -> Option<f64>| {
+        taizhang_domain::checker::RecordFigure {
+            label: label.into(),
+            percent,
+            values: sets.iter().filter_map(f).collect(),
+            source: source.clone(),
+        }
+    };
+    let n = |x: i64| Some(x as f64);
+    Ok(vec![
+        fig("共交办问题", false, &|f| n(f.total)),
+        fig("问题总数", false, &|f| n(f.total)),
+        fig("已办结", false, &|f| n(f.closed)),
+        fig("正在办理", false, &|f| n(f.in_progress)),
+        fig("超期未办结", false, &|f| n(f.overdue)),
+        fig("按期办结", false, &|f| n(f.closed_on_time)),
+        fig("办结率", true, &|f| f.closed_rate),
+        fig("按期办结率", true, &|f| f.on_time_rate),
+    ])
+}

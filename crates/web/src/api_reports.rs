@@ -171,10 +171,17 @@ pub struct CheckBody {
     /// Also list the claims found consistent.
     #[serde(default)]
     all: bool,
+    /// Also check the figures against this ledger's records (id or exact name).
+    #[serde(default)]
+    ledger: Option<String>,
 }
 
 /// `POST /api/v1/check`: 数据核验 of report text (numbers against each other).
-pub async fn check_text(_c: ApiCaller, ApiJson(b): ApiJson<CheckBody>) -> ApiResult {
+pub async fn check_text(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    c: ApiCaller,
+    ApiJson(b): ApiJson<CheckBody>,
+) -> ApiResult {
     if b.text.len() > taizhang_office::text::MAX_BYTES {
         return Err(
             taizhang_service::ServiceError::from(taizhang_domain::FieldError::new(
@@ -186,7 +193,14 @@ pub async fn check_text(_c: ApiCaller, ApiJson(b): ApiJson<CheckBody>) -> ApiRes
             .into(),
         );
     }
-    let findings = taizhang_domain::checker::check(&b.text, b.all);
+    let mut findings = taizhang_domain::checker::check(&b.text, b.all);
+    if let Some(l) = b.ledger.as_deref().filter(|l| !l.trim().is_empty()) {
+        let figs = reports::record_figures(&st.app, &c.actor, l, &b.text).await?;
+        findings.extend(taizhang_domain::checker::check_against(
+            &b.text, &figs, b.all,
+        ));
+        findings.sort_by_key(|f| f.start);
+    }
     let bad = findings.iter().filter(|f| f.severity != "ok").count();
     ok(json!({"chars": b.text.chars().count(), "inconsistent": bad, "findings": findings}))
 }

@@ -356,6 +356,8 @@ async fn template_preview(
 #[template(path = "check.html")]
 struct CheckPage {
     l: Layout,
+    ledgers: Vec<(i64, String)>,
+    ledger: String,
     text: String,
     /// The text with the findings marked, as HTML.
     marked: String,
@@ -389,8 +391,19 @@ fn check_layout(c: &PageCaller, flash: Flash) -> Layout {
     )
 }
 
-async fn check_page(c: PageCaller, flash: Flash) -> Response {
+async fn visible_ledgers(st: &AppState, c: &PageCaller) -> Vec<(i64, String)> {
+    ledger::list_ledgers(&st.app, &c.actor)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| (l.id, l.name))
+        .collect()
+}
+
+async fn check_page(State(st): State<AppState>, c: PageCaller, flash: Flash) -> Response {
     render(CheckPage {
+        ledgers: visible_ledgers(&st, &c).await,
+        ledger: String::new(),
         l: check_layout(&c, flash),
         text: String::new(),
         marked: String::new(),
@@ -428,9 +441,10 @@ fn mark(text: &str, findings: &[taizhang_domain::checker::Finding]) -> String {
     out
 }
 
-async fn check_submit(c: PageCaller, mut form: Multipart) -> Response {
+async fn check_submit(State(st): State<AppState>, c: PageCaller, mut form: Multipart) -> Response {
     let tr = c.tr;
     let mut csrf = String::new();
+    let mut ledger_ref = String::new();
     let mut text = String::new();
     let mut file: Option<(String, Vec<u8>)> = None;
     while let Ok(Some(field)) = form.next_field().await {
@@ -449,6 +463,7 @@ async fn check_submit(c: PageCaller, mut form: Multipart) -> Response {
         match name.as_str() {
             "csrf" => csrf = String::from_utf8_lossy(&bytes).to_string(),
             "text" => text = String::from_utf8_lossy(&bytes).to_string(),
+            "ledger" => ledger_ref = String::from_utf8_lossy(&bytes).trim().to_string(),
             "file" if !bytes.is_empty() => file = Some((fname.unwrap_or_default(), bytes.to_vec())),
             _ => {}
         }
@@ -472,7 +487,23 @@ async fn check_submit(c: PageCaller, mut form: Multipart) -> Response {
             ),
         );
     }
-    let all = taizhang_domain::checker::check(&text, true);
+    let mut all = taizhang_domain::checker::check(&text, true);
+    if !ledger_ref.is_empty() {
+        match reports::record_figures(&st.app, &c.actor, &ledger_ref, &text).await {
+            Ok(figs) => {
+                all.extend(taizhang_domain::checker::check_against(&text, &figs, true));
+                all.sort_by_key(|f| f.start);
+            }
+            Err(ServiceError::NotFound) => {
+                return not_found_page(
+                    tr,
+                    "台账不存在或不在您的数据范围内",
+                    "ledger not found or outside your data scope",
+                );
+            }
+            Err(e) => return back("/check", "err", &msg(tr, &e)),
+        }
+    }
     let marked = mark(&text, &all);
     let consistent = all.iter().filter(|f| f.severity == "ok").count();
     let findings = all
@@ -487,6 +518,7 @@ async fn check_submit(c: PageCaller, mut form: Multipart) -> Response {
                 "ratio" => "比值",
                 "growth" => "增幅",
                 "contradiction" => "前后矛盾",
+                "record" => "与台账不符",
                 other => other,
             },
             severity: f.severity,
@@ -502,6 +534,8 @@ async fn check_submit(c: PageCaller, mut form: Multipart) -> Response {
         })
         .collect();
     render(CheckPage {
+        ledgers: visible_ledgers(&st, &c).await,
+        ledger: ledger_ref,
         l: check_layout(&c, Flash::default()),
         text,
         marked,
