@@ -487,6 +487,7 @@ pub fn check(text: &str, all: bool) -> Vec<Finding> {
     }
     per_capita(&chars, &qs, all, &mut out);
     contradictions(&chars, &qs, &mut out);
+    same_quantity(&chars, &qs, &mut out);
     // Totals against parts: "X个,分别为A个、B个…" must add up exactly.
     for (k, total) in qs.iter().enumerate() {
         if total.approx || total.unit.is_empty() || total.is_percent() {
@@ -706,6 +707,53 @@ fn per_capita(chars: &[char], qs: &[Quantity], all: bool, out: &mut Vec<Finding>
             }
             continue;
         }
+        // 生机比A∶1 (or 1∶A): pupils ÷ computers for pupils (学生计算机 … 台).
+        if q.unit.is_empty() && pre.contains("生机比") {
+            let colon = chars
+                .get(q.end)
+                .is_some_and(|c| matches!(c, '\u{2236}' | ':' | '\u{ff1a}'));
+            let other = qs
+                .get(k + 1)
+                .filter(|b| colon && b.start == q.end + 1 && b.unit.is_empty());
+            let stated = match other {
+                Some(b) if b.value == 1.0 => Some((q, b.end)),
+                Some(b) if q.value == 1.0 => Some((b, b.end)),
+                _ => None,
+            };
+            let computers = qs.iter().rev().find(|x| {
+                x.unit == "台" && !x.approx && x.value >= 1.0 && x.start < q.start && {
+                    let before = slice(chars, x.start.saturating_sub(6), x.start);
+                    before.contains("计算机") || before.contains("电脑")
+                }
+            });
+            if let (Some((v, end)), Some(cmp)) = (stated, computers) {
+                let at = pre.rfind("生机比").map_or(0, |i| pre[..i].chars().count());
+                let claim = from + at;
+                if let Some((p, computed)) = explain(v, &|p: &Quantity| p.value / cmp.value) {
+                    let sev = judge(v.value, v.decimals, computed);
+                    if sev != "ok" || all {
+                        out.push(Finding {
+                            kind: "ratio",
+                            severity: sev,
+                            start: claim,
+                            end,
+                            quote: slice(chars, claim, end),
+                            stated: v.value,
+                            computed,
+                            explanation: format!(
+                                "生机比:学生{}÷学生计算机{}={}∶1,与所述{}∶1{}",
+                                slice(chars, p.start, p.end),
+                                slice(chars, cmp.start, cmp.end),
+                                fmt(computed, v.decimals),
+                                v.value,
+                                if sev == "ok" { "一致" } else { "不符" }
+                            ),
+                        });
+                    }
+                }
+            }
+            continue;
+        }
         // 每班平均(有)V名 / 平均班额V人: pupils ÷ teaching classes (教学班).
         if same_kind(&q.unit, "人") && (pre.contains("每班平均") || pre.contains("平均班额"))
         {
@@ -779,6 +827,83 @@ fn contradictions(chars: &[char], qs: &[Quantity], out: &mut Vec<Finding>) {
                     a.0,
                     slice(chars, a.0, a.1),
                     b.3
+                ),
+            });
+        }
+    }
+}
+
+/// One quantity stated with two values: "全县共有中小学35所" and later "全县共有中小学36所". The
+/// key is the words before 共有/总数为 back to the clause start, the thing counted and the unit,
+/// plus any year the clause names, so 2023年共有… and 2024年共有… are different quantities.
+/// Approximate figures and statements more than 4,000 characters apart are not compared.
+fn same_quantity(chars: &[char], qs: &[Quantity], out: &mut Vec<Finding>) {
+    let is_break = |c: char| {
+        matches!(
+            c,
+            '\u{ff0c}'
+                | ','
+                | '\u{3002}'
+                | '\u{ff1b}'
+                | ';'
+                | '\u{3001}'
+                | '\u{ff1a}'
+                | ':'
+                | '\n'
+                | '\u{ff08}'
+                | '('
+        )
+    };
+    let mut claims: Vec<(usize, usize, String, f64, u32)> = Vec::new();
+    for q in qs
+        .iter()
+        .filter(|q| !q.approx && !q.unit.is_empty() && !q.is_percent())
+    {
+        // The clause before the number.
+        let mut a = q.start;
+        while a > 0 && !is_break(chars[a - 1]) && q.start - a < 24 {
+            a -= 1;
+        }
+        let clause = slice(chars, a, q.start);
+        let Some(at) = clause.find("共有") else {
+            continue;
+        };
+        let subject = &clause[..at];
+        let counted = &clause[at + "共有".len()..];
+        let cjk =
+            |t: &str| !t.is_empty() && t.chars().all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        if !cjk(counted) || counted.chars().count() > 8 || !cjk(subject) {
+            continue;
+        }
+        // The whole sentence's years (the same words in another year are another quantity).
+        let (sa, se) = sentence_bounds(chars, q.start);
+        let sentence = slice(chars, sa, se);
+        let years: String = sentence
+            .match_indices('年')
+            .filter_map(|(i, _)| sentence.get(i.saturating_sub(4)..i))
+            .filter(|y| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let key = format!("{subject}|{counted}|{}|{years}", q.unit);
+        claims.push((a, q.end, key, q.value, q.decimals));
+    }
+    for (i, a) in claims.iter().enumerate() {
+        if let Some(b) = claims[i + 1..]
+            .iter()
+            .find(|b| b.2 == a.2 && b.0 - a.0 <= 4000 && (b.3 - a.3).abs() > 1e-9)
+        {
+            out.push(Finding {
+                kind: "contradiction",
+                severity: "error",
+                start: b.0,
+                end: b.1,
+                quote: slice(chars, b.0, b.1),
+                stated: b.3,
+                computed: a.3,
+                explanation: format!(
+                    "同一材料前文称“{}”,此处又称“{}”,同一数量前后不一致",
+                    slice(chars, a.0, a.1),
+                    slice(chars, b.0, b.1)
                 ),
             });
         }
@@ -1048,5 +1173,45 @@ mod record_tests {
         assert_eq!(f[1].stated, 47.9);
         // 约 and other words between label and number are not claims.
         assert!(check_against("已办结约70个,已办结的70个问题中", &figs(), false).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod ratio_and_same_quantity_tests {
+    use super::*;
+
+    #[test]
+    fn computers_per_pupil_against_pupils_and_computers() {
+        let seed =
+            "学校现有学生1313名。现有学生计算机50台,生机比26\u{2236}1;配备班级多媒体教学设备28套。";
+        let f = check(seed, true);
+        let r: Vec<_> = f.iter().filter(|x| x.kind == "ratio").collect();
+        assert_eq!(r.len(), 1, "{f:?}");
+        assert_eq!(r[0].severity, "ok");
+        let wrong = seed.replace("26\u{2236}1", "20\u{2236}1");
+        let f = check(&wrong, false);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].kind, "ratio");
+        assert!((f[0].computed - 26.26).abs() < 0.01);
+        assert!(f[0].quote.starts_with("生机比"));
+    }
+
+    #[test]
+    fn one_quantity_with_two_values_is_a_contradiction_unless_the_year_differs() {
+        let t = "全县共有中小学35所,在校生17886人。……经过调整,全县共有中小学36所。";
+        let f = check(t, false);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].kind, "contradiction");
+        assert_eq!((f[0].stated, f[0].computed), (36.0, 35.0));
+        assert!(check("全县共有中小学35所。全县共有中小学35所。", false).is_empty());
+        assert!(
+            check(
+                "2023年全县共有中小学35所。2024年全县共有中小学36所。",
+                false
+            )
+            .is_empty()
+        );
+        assert!(check("全县共有中小学约35所。全县共有中小学36所。", false).is_empty());
+        assert!(check("一小共有学生529名。二小共有学生1313名。", false).is_empty());
     }
 }
