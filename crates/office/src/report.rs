@@ -650,13 +650,26 @@ fn table_xml(header: Option<&Vec<Vec<Inline>>>, rows: &[Vec<Vec<Inline>>], o: &m
                 .map(|x| match x {
                     Inline::Text(t) | Inline::Figure(_, t) => t
                         .chars()
-                        .map(|ch| if ch.is_ascii() { 1 } else { 2 })
+                        // Tenths of a character: a digit is about 0.6 of a CJK one.
+                        .map(|ch| if ch.is_ascii() { 6 } else { 10 })
                         .sum::<usize>(),
                 })
                 .sum();
             // (+1 for the cell margins.)
-            weight[k] = weight[k].max((n.div_ceil(2) + 1).clamp(3, 24));
+            weight[k] = weight[k].max((n.div_ceil(10) + 1).clamp(3, 24));
         }
+    }
+    // The type area holds about 36 characters of 12 pt table text: when the columns want more,
+    // the widest give way first (a long 问题 column wraps; a number column does not).
+    let avail = (type_area / 240) as usize;
+    while weight.iter().sum::<usize>() > avail {
+        let Some((k, w)) = weight.iter().enumerate().max_by_key(|(_, w)| **w) else {
+            break;
+        };
+        if *w <= 4 {
+            break;
+        }
+        weight[k] -= 1;
     }
     let total: usize = weight.iter().sum();
     let cols: Vec<u32> = weight

@@ -620,6 +620,12 @@ fn decimal(
     definition: impl Into<String>,
     link: Option<String>,
 ) -> F {
+    // A whole number (a class size, a school size limit) is printed without decimals.
+    let digits = if v.is_some_and(|x| x.fract() == 0.0 && x.abs() >= 1.0) {
+        0
+    } else {
+        digits
+    };
     F {
         value: v.unwrap_or(0.0),
         text: v.map_or("—".into(), |x| format!("{x:.digits$}")),
