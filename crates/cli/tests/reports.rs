@@ -672,4 +672,28 @@ async fn api_downloads_reports_and_names_bad_input() {
         )
         .await;
     assert_eq!(st, 404);
+
+    // The pages: the administrator reads the circular with linked figures; a school's handler
+    // gets 404 for the same ledger and county, on the page and the download alike.
+    async fn page(sess: &common::Session, url: String) -> (u16, String) {
+        let r = sess.client.get(url).send().await.expect("get");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+    let (st, html) = page(&s, format!("{}/reports?template=tongbao&ledger=1", t.base)).await;
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("<a class=\"fig\" href=\"/ledgers/1?"),
+        "linked figures"
+    );
+    assert!(html.contains("一、总体情况"));
+    let h = common::login(&t.base, "handler", taizhang_service::demo::DEMO_PASSWORD).await;
+    for path in [
+        "/reports?template=tongbao&ledger=1",
+        "/reports/download?template=tongbao&ledger=1&format=docx",
+        "/reports?template=zipingbaogao&standard=quality-2017&year=2024&unit=350923",
+    ] {
+        assert_eq!(page(&h, format!("{}{path}", t.base)).await.0, 404, "{path}");
+    }
+    // The 报告 page itself opens for everyone signed in.
+    assert_eq!(page(&h, format!("{}/reports", t.base)).await.0, 200);
 }

@@ -849,12 +849,11 @@ async fn load(app: &App, actor: &Actor, req: &ReportRequest) -> Result<Data> {
         .filter(|l| !l.is_empty())
     {
         data.ledger = Some(load_ledger(app, actor, l, data.period.as_ref()).await?);
-        if data.issuer.is_empty() {
-            if let Some(V::M(m)) = data.ledger.as_ref().map(|l| &l.meta) {
-                if let Some((_, V::S(o))) = m.iter().find(|(k, _)| *k == "owner") {
-                    data.issuer = o.clone();
-                }
-            }
+        if data.issuer.is_empty()
+            && let Some(V::M(m)) = data.ledger.as_ref().map(|l| &l.meta)
+            && let Some((_, V::S(o))) = m.iter().find(|(k, _)| *k == "owner")
+        {
+            data.issuer = o.clone();
         }
     }
     if let Some(std) = req
