@@ -165,6 +165,11 @@ async fn generated_reports(backend: Backend) {
                 t == "huibao",
                 "汇报 pages are numbered in the centre"
             );
+            assert_eq!(
+                r.centred_page_numbers,
+                t == "huibao",
+                "汇报 pages are numbered in the centre"
+            );
             let docx = r.output(Format::Docx, true);
             let back = taizhang_office::text::report_text(&docx).expect("docx text");
             assert!(back.contains(&format!("共交办问题{}个", f.total)));
@@ -362,6 +367,10 @@ async fn bad_requests_and_templates(backend: Backend) {
     )
     .await
     .unwrap_err();
+    assert!(matches!(e, ServiceError::NotFound), "{e:?}");
+    let e = reports::record_figures(&app, &handler, "1", "共交办问题1个")
+        .await
+        .unwrap_err();
     assert!(matches!(e, ServiceError::NotFound), "{e:?}");
     let e = reports::render(
         &app,
