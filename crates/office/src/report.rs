@@ -360,6 +360,17 @@ impl Doc {
         s
     }
 
+    /// The report as Markdown (headings numbered, figures as plain numbers); `source` goes
+    /// into a leading HTML comment.
+    pub fn to_markdown_from(&self, source: Option<&str>) -> String {
+        let mut s = String::new();
+        if let Some(src) = source {
+            let _ = writeln!(s, "<!-- {SOURCE_PREFIX}{src} -->\n");
+        }
+        s.push_str(&self.to_markdown());
+        s
+    }
+
     /// The report as Markdown (headings numbered, figures as plain numbers).
     pub fn to_markdown(&self) -> String {
         let mut s = String::new();
@@ -502,9 +513,15 @@ impl Doc {
     }
 
     /// A whole HTML page with the print style of a 公文 (A4, 仿宋 body, 小标宋 title).
-    pub fn to_html(&self, title: &str) -> String {
+    pub fn to_html(&self, title: &str, source: Option<&str>) -> String {
+        let meta = source.map_or(String::new(), |src| {
+            format!(
+                "<meta name=\"generator\" content=\"{}\">",
+                html_escape(&format!("{SOURCE_PREFIX}{src}"))
+            )
+        });
         format!(
-            "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>{}</style></head><body>\n{}</body></html>\n",
+            "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">{meta}<title>{}</title>\n<style>{}</style></head><body>\n{}</body></html>\n",
             html_escape(title),
             GONGWEN_CSS,
             self.to_html_fragment()
@@ -565,7 +582,13 @@ pub struct DocxOptions {
     pub page_number_centered: bool,
     /// Add the 数据说明 appendix listing every figure with its definition.
     pub data_notes: bool,
+    /// What the report was generated from (`ledger:12`), kept in the core properties so the
+    /// checker can compare an uploaded copy with the records ([`SOURCE_PREFIX`]).
+    pub source: Option<String>,
 }
+
+/// Marks a generated report's source in its file: `taizhang:ledger:12`.
+pub const SOURCE_PREFIX: &str = "taizhang:";
 
 // GB/T 9704-2012 in twentieths of a point (1 mm = 56.69 twips).
 const PAGE_W: u32 = 11906; // A4 210 mm
@@ -729,7 +752,7 @@ fn styles_xml() -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<w:styles {NS}>\
 <w:docDefaults><w:rPrDefault><w:rPr><w:rFonts w:ascii=\"{FONT_BODY}\" w:eastAsia=\"{FONT_BODY}\" w:hAnsi=\"{FONT_BODY}\" w:cs=\"{FONT_BODY}\"/>\
-<w:kern w:val=\"2\"/><w:spacing w:val=\"{CHAR_CONDENSE}\"/><w:sz w:val=\"32\"/><w:szCs w:val=\"32\"/><w:lang w:val=\"en-US\" w:eastAsia=\"zh-CN\" w:bidi=\"ar-SA\"/></w:rPr></w:rPrDefault>\
+<w:spacing w:val=\"{CHAR_CONDENSE}\"/><w:kern w:val=\"2\"/><w:sz w:val=\"32\"/><w:szCs w:val=\"32\"/><w:lang w:val=\"en-US\" w:eastAsia=\"zh-CN\" w:bidi=\"ar-SA\"/></w:rPr></w:rPrDefault>\
 <w:pPrDefault><w:pPr><w:widowControl w:val=\"0\"/><w:jc w:val=\"both\"/></w:pPr></w:pPrDefault></w:docDefaults>\
 <w:style w:type=\"paragraph\" w:default=\"1\" w:styleId=\"Normal\"><w:name w:val=\"Normal\"/><w:qFormat/>\
 <w:pPr><w:spacing w:line=\"{LINE_PITCH}\" w:lineRule=\"exact\"/><w:ind w:firstLineChars=\"200\" w:firstLine=\"640\"/></w:pPr>{body}</w:style>\
@@ -864,6 +887,14 @@ w:header=\"851\" w:footer=\"{FOOTER}\" w:gutter=\"0\"/><w:pgNumType w:start=\"1\
         };
         let mut core_title = String::new();
         xml_escape(&opts.title, &mut core_title);
+        let identifier = match &opts.source {
+            Some(src) => {
+                let mut x = String::new();
+                xml_escape(&format!("{SOURCE_PREFIX}{src}"), &mut x);
+                format!("<dc:identifier>{x}</dc:identifier>")
+            }
+            None => String::new(),
+        };
         let parts: [(&str, String); 10] = [
             (
                 "[Content_Types].xml",
@@ -888,7 +919,7 @@ w:header=\"851\" w:footer=\"{FOOTER}\" w:gutter=\"0\"/><w:pgNumType w:start=\"1\
             (
                 "docProps/core.xml",
                 format!("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<cp:coreProperties xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/metadata/core-properties\" \
-xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:title>{core_title}</dc:title><dc:creator>台账 Taizhang</dc:creator><dc:language>zh-CN</dc:language></cp:coreProperties>"),
+xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:title>{core_title}</dc:title>{identifier}<dc:creator>台账 Taizhang</dc:creator><dc:language>zh-CN</dc:language></cp:coreProperties>"),
             ),
             (
                 "docProps/app.xml",
@@ -907,8 +938,8 @@ xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:title>{core_title}</dc:title><
             ("word/styles.xml", styles_xml()),
             (
                 "word/settings.xml",
-                format!("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<w:settings {NS}><w:evenAndOddHeaders/>\
-<w:defaultTabStop w:val=\"420\"/><w:characterSpacingControl w:val=\"compressPunctuation\"/><w:compat><w:spaceForUL/><w:balanceSingleByteDoubleByteWidth/>\
+                format!("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<w:settings {NS}><w:defaultTabStop w:val=\"420\"/><w:evenAndOddHeaders/>\
+<w:characterSpacingControl w:val=\"compressPunctuation\"/><w:compat><w:spaceForUL/><w:balanceSingleByteDoubleByteWidth/>\
 <w:doNotLeaveBackslashAlone/><w:ulTrailSpace/><w:doNotExpandShiftReturn/><w:adjustLineHeightInTable/><w:useFELayout/></w:compat>\
 <w:themeFontLang w:val=\"en-US\" w:eastAsia=\"zh-CN\"/></w:settings>"),
             ),
@@ -1056,10 +1087,26 @@ mod tests {
         assert!(styles.contains("w:eastAsia=\"仿宋_GB2312\""));
         assert!(styles.contains("w:eastAsia=\"方正小标宋简体\""));
         assert!(footer_xml("right", "").contains(" PAGE "));
+        // Schema order Word insists on: w:spacing before w:kern in run properties,
+        // w:defaultTabStop before w:evenAndOddHeaders in the settings.
+        assert!(
+            styles.find("<w:spacing w:val=\"-5\"/>").unwrap() < styles.find("<w:kern ").unwrap()
+        );
         let bytes = d.to_docx(&DocxOptions {
             data_notes: true,
+            source: Some("ledger:7".into()),
             ..Default::default()
         });
+        assert_eq!(crate::text::source_ledger(&bytes).as_deref(), Some("7"));
+        assert_eq!(
+            crate::text::source_ledger(d.to_markdown_from(Some("ledger:7")).as_bytes()).as_deref(),
+            Some("7")
+        );
+        assert_eq!(
+            crate::text::report_source(d.to_html("t", Some("ledger:7")).as_bytes()).as_deref(),
+            Some("ledger:7")
+        );
+        assert_eq!(crate::text::report_source(d.to_markdown().as_bytes()), None);
         let text = crate::text::report_text(&bytes).unwrap();
         assert!(text.contains("正文"), "{text}");
     }

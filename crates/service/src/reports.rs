@@ -365,18 +365,27 @@ pub struct Rendered {
     pub markup: String,
     /// Page numbers centred (汇报材料) rather than at the outer side (通报, 报告).
     pub centred_page_numbers: bool,
+    /// What it was generated from (`ledger:12`), written into the file for the checker.
+    pub source: Option<String>,
 }
 
 impl Rendered {
     /// The report in a format, with a file name from its title.
     pub fn output(&self, format: Format, data_notes: bool) -> Vec<u8> {
         match format {
-            Format::Markdown => self.doc.to_markdown().into_bytes(),
-            Format::Html => self.doc.to_html(&self.title).into_bytes(),
+            Format::Markdown => self
+                .doc
+                .to_markdown_from(self.source.as_deref())
+                .into_bytes(),
+            Format::Html => self
+                .doc
+                .to_html(&self.title, self.source.as_deref())
+                .into_bytes(),
             Format::Docx => self.doc.to_docx(&DocxOptions {
                 title: self.title.clone(),
                 page_number_centered: self.centred_page_numbers,
                 data_notes,
+                source: self.source.clone(),
             }),
         }
     }
@@ -459,11 +468,19 @@ pub async fn render_source(
             _ => None,
         })
         .unwrap_or_else(|| "报告".into());
+    let source = data.ledger.as_ref().and_then(|l| match &l.meta {
+        V::M(m) => m.iter().find_map(|(k, v)| match (k, v) {
+            (&"id", V::N(id)) => Some(format!("ledger:{id}")),
+            _ => None,
+        }),
+        _ => None,
+    });
     Ok(Rendered {
         doc,
         title,
         markup,
         centred_page_numbers: false,
+        source,
     })
 }
 
@@ -1650,4 +1667,15 @@ pub async fn record_figures(
         fig("办结率", true, &|f| f.closed_rate),
         fig("按期办结率", true, &|f| f.on_time_rate),
     ])
+}
+
+/// Whether a report that says it was generated from ledger `id` can be checked against this
+/// database's ledger `id`: the ledger is visible to the caller and the text names it (another
+/// database's ledger 12 is not this one).
+pub async fn generated_from(app: &App, actor: &Actor, id: &str, text: &str) -> Result<bool> {
+    match ledger::find_ledger(app, actor, id).await {
+        Ok(l) => Ok(text.contains(&l.name)),
+        Err(ServiceError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
