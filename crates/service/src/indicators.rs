@@ -129,21 +129,7 @@ pub async fn copy_standard(
     name: &str,
 ) -> Result<StandardEntry> {
     may_manage_standards(actor)?;
-    let id = id.trim();
-    if id.is_empty()
-        || id.len() > 40
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
-        return Err(FieldError::new(
-            "invalid_format",
-            "id",
-            "标准编号只能由小写字母、数字和“-”组成(1–40位),如 fj-quality-2017",
-            "the id may hold lowercase letters, digits and '-' (1-40), e.g. fj-quality-2017",
-        )
-        .into());
-    }
+    let id = crate::check_copy_id(id, "标准", "fj-quality-2017")?;
     if standard(id).is_ok() {
         return Err(FieldError::new(
             "duplicate",

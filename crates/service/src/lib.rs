@@ -313,3 +313,24 @@ pub(crate) async fn record(
 fn to_json<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
+
+/// The id of an administrator's copy (a standard, a report template): lowercase letters,
+/// digits and '-', 1–40 long; `what` names the thing in the message, `example` shows one.
+pub(crate) fn check_copy_id<'a>(id: &'a str, what: &str, example: &str) -> Result<&'a str> {
+    let id = id.trim();
+    if id.is_empty()
+        || id.len() > 40
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(taizhang_domain::FieldError::new(
+            "invalid_format",
+            "id",
+            format!("{what}编号只能由小写字母、数字和“-”组成(1–40位),如 {example}"),
+            format!("the id may hold lowercase letters, digits and '-' (1-40), e.g. {example}"),
+        )
+        .into());
+    }
+    Ok(id)
+}

@@ -169,21 +169,7 @@ pub async fn copy_template(
     name: &str,
 ) -> Result<TemplateEntry> {
     may_manage(actor)?;
-    let id = id.trim();
-    if id.is_empty()
-        || id.len() > 40
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
-        return Err(FieldError::new(
-            "invalid_format",
-            "id",
-            "模板编号只能由小写字母、数字和“-”组成(1–40位),如 tongbao-xian",
-            "the id may hold lowercase letters, digits and '-' (1-40), e.g. tongbao-xian",
-        )
-        .into());
-    }
+    let id = crate::check_copy_id(id, "模板", "tongbao-xian")?;
     if builtin(id).is_some() {
         return Err(FieldError::new(
             "duplicate",
@@ -1523,44 +1509,24 @@ fn install(env: &mut Environment<'static>, data: &Arc<Data>, reg: &Arc<Mutex<Reg
             ("code", s(p.1.format("%Y-%m").to_string())),
         ]))
     });
-    func!("ledger", |d| need(d.ledger.as_ref(), "ledger", ledger_opt)
-        .map(|l| l.meta.clone()));
-    func!("ledger_figures", |d| need(
-        d.ledger.as_ref(),
-        "ledger_figures",
-        ledger_opt
-    )
-    .map(|l| l.figures.clone()));
-    func!("period_figures", |d| need(
-        d.ledger.as_ref(),
-        "period_figures",
-        ledger_opt
-    )
-    .map(|l| l.period_figures.clone()));
-    func!("unit_ranking", |d| need(
-        d.ledger.as_ref(),
-        "unit_ranking",
-        ledger_opt
-    )
-    .map(|l| l.ranking.clone()));
-    func!("red_items", |d| need(
-        d.ledger.as_ref(),
-        "red_items",
-        ledger_opt
-    )
-    .map(|l| l.red.clone()));
-    func!("late_units", |d| need(
-        d.ledger.as_ref(),
-        "late_units",
-        ledger_opt
-    )
-    .map(|l| l.late.clone()));
-    func!("ledger_items", |d| need(
-        d.ledger.as_ref(),
-        "ledger_items",
-        ledger_opt
-    )
-    .map(|l| l.items.clone()));
+    // The ledger's parts, each behind its own function name.
+    let parts: [(&'static str, fn(&LedgerData) -> &V); 7] = [
+        ("ledger", |l| &l.meta),
+        ("ledger_figures", |l| &l.figures),
+        ("period_figures", |l| &l.period_figures),
+        ("unit_ranking", |l| &l.ranking),
+        ("red_items", |l| &l.red),
+        ("late_units", |l| &l.late),
+        ("ledger_items", |l| &l.items),
+    ];
+    for (name, part) in parts {
+        let data = data.clone();
+        let reg = reg.clone();
+        env.add_function(name, move || -> std::result::Result<Value, TplError> {
+            let l = need(data.ledger.as_ref(), name, ledger_opt)?;
+            Ok(part(l).clone().into_value(&reg))
+        });
+    }
     func!("evaluation", |d| need(
         d.evaluation.as_ref(),
         "evaluation",
