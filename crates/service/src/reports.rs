@@ -1481,6 +1481,9 @@ fn need<'a, T>(x: Option<&'a T>, f: &str, opt: &str) -> std::result::Result<&'a 
     })
 }
 
+/// One part of the ledger's data, picked out for its data function.
+type LedgerPart = fn(&LedgerData) -> &V;
+
 /// The named data functions (数据函数) a template may call.
 fn install(env: &mut Environment<'static>, data: &Arc<Data>, reg: &Arc<Mutex<Registry>>) {
     macro_rules! func {
@@ -1510,7 +1513,7 @@ fn install(env: &mut Environment<'static>, data: &Arc<Data>, reg: &Arc<Mutex<Reg
         ]))
     });
     // The ledger's parts, each behind its own function name.
-    let parts: [(&'static str, fn(&LedgerData) -> &V); 7] = [
+    let parts: [(&'static str, LedgerPart); 7] = [
         ("ledger", |l| &l.meta),
         ("ledger_figures", |l| &l.figures),
         ("period_figures", |l| &l.period_figures),
