@@ -1111,3 +1111,51 @@ mod tests {
         assert!(text.contains("正文"), "{text}");
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines of report markup, Chinese text, punctuation, markers (broken ones too).
+    fn markup() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            "[一二三督办事项,:;()a-z0-9 ]{0,30}",
+            "#{1,7} [督办通报]{0,8}",
+            "\\|[ 甲乙0-9|-]{0,20}",
+            "::(left|right|center|pagebreak|foo) [甲乙]{0,5}",
+            Just(format!("问题{FIG_START}0{FIG_MID}85{FIG_END}个")),
+            Just(format!("坏{FIG_START}9{FIG_MID}x")),
+            Just(String::new()),
+        ];
+        proptest::collection::vec(line, 0..30).prop_map(|v| v.join("\n"))
+    }
+
+    proptest! {
+        /// Any markup either parses or names a line inside it, and whatever parses renders to
+        /// every format, the .docx reading back with every paragraph's text.
+        #[test]
+        fn any_markup_parses_or_names_its_line(m in markup()) {
+            let notes = vec![FigureNote { text: "85".into(), label: "数".into(), definition: "口径".into(), link: None }];
+            match parse(&m, notes) {
+                Ok(d) => {
+                    let _ = d.to_markdown();
+                    let _ = d.to_html("t", None);
+                    let bytes = d.to_docx(&DocxOptions { data_notes: true, ..Default::default() });
+                    let back = crate::text::report_text(&bytes);
+                    let plain = d.plain_text();
+                    match back {
+                        Ok(text) => {
+                            for para in plain.lines().filter(|l| !l.contains('\t') && !l.trim().is_empty()) {
+                                prop_assert!(text.contains(para.trim()), "{para:?} missing");
+                            }
+                        }
+                        // An empty document has no text to read back.
+                        Err(e) => prop_assert!(plain.trim().is_empty(), "{e}"),
+                    }
+                }
+                Err(e) => prop_assert!(e.line >= 1 && e.line <= m.lines().count().max(1), "line {}", e.line),
+            }
+        }
+    }
+}
