@@ -563,6 +563,10 @@ impl Object for Fig {
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No value (no denominator, no data): a dash, not a figure to trace.
+        if self.text == "—" {
+            return f.write_str("—");
+        }
         let id = {
             let mut r = self.reg.lock().map_err(|_| fmt::Error)?;
             let key = (self.label.clone(), self.text.clone(), self.link.clone());
