@@ -488,6 +488,7 @@ pub fn check(text: &str, all: bool) -> Vec<Finding> {
     per_capita(&chars, &qs, all, &mut out);
     contradictions(&chars, &qs, &mut out);
     same_quantity(&chars, &qs, &mut out);
+    parts_exceed_whole(&chars, &qs, &mut out);
     // Totals against parts: "X个,分别为A个、B个…" must add up exactly.
     for (k, total) in qs.iter().enumerate() {
         if total.approx || total.unit.is_empty() || total.is_percent() {
@@ -910,6 +911,88 @@ fn same_quantity(chars: &[char], qs: &[Quantity], out: &mut Vec<Finding>) {
     }
 }
 
+/// A whole and the parts its 其中 enumerates (A、B、C, the enumeration comma): a partial list
+/// may sum to less than the whole, never to more. Only one enumeration is read (it stops at a
+/// comma, a second 其中 or the sentence end), so a second breakdown (男/女 then 学历) is not
+/// added to the first.
+fn parts_exceed_whole(chars: &[char], qs: &[Quantity], out: &mut Vec<Finding>) {
+    for (k, whole) in qs.iter().enumerate() {
+        if whole.approx || whole.unit.is_empty() || whole.is_percent() {
+            continue;
+        }
+        let before = slice(chars, whole.start.saturating_sub(6), whole.start);
+        if !(before.contains('共') || before.contains("总计") || before.contains("合计")) {
+            continue;
+        }
+        // 其中 right after the whole (a comma or bracket between).
+        let after = slice(chars, whole.end, (whole.end + 3).min(chars.len()));
+        let Some(at) = after.find("其中") else {
+            continue;
+        };
+        let list_start = whole.end + after[..at].chars().count() + 2;
+        let mut parts = Vec::new();
+        let mut end = list_start;
+        for q in &qs[k + 1..] {
+            if q.start < list_start {
+                continue;
+            }
+            let gap = slice(chars, end, q.start);
+            let first = parts.is_empty();
+            // Within one part's words: no clause break; between parts: exactly one 、.
+            let breaks = gap.chars().any(|c| {
+                matches!(
+                    c,
+                    '\u{ff0c}'
+                        | ','
+                        | '\u{3002}'
+                        | '\u{ff1b}'
+                        | ';'
+                        | '\u{ff1a}'
+                        | ':'
+                        | '\n'
+                        | '\u{ff08}'
+                        | '\u{ff09}'
+                        | '('
+                        | ')'
+                )
+            }) || gap.contains("其中");
+            if breaks || gap.chars().count() > 12 || (!first && !gap.starts_with('\u{3001}')) {
+                break;
+            }
+            if q.approx || !same_kind(&q.unit, &whole.unit) {
+                parts.clear();
+                break;
+            }
+            parts.push(q);
+            end = q.end;
+        }
+        if parts.len() < 2 {
+            continue;
+        }
+        let sum: f64 = parts.iter().map(|q| q.value).sum();
+        if sum > whole.value + 1e-9 {
+            let last = parts.last().map_or(whole.end, |q| q.end);
+            out.push(Finding {
+                kind: "sum",
+                severity: "error",
+                start: whole.start,
+                end: last,
+                quote: slice(chars, whole.start, last),
+                stated: whole.value,
+                computed: sum,
+                explanation: format!(
+                    "其中所列{}项合计{}{},超过总数{}{}",
+                    parts.len(),
+                    fmt(sum, 0),
+                    whole.unit,
+                    fmt(whole.value, 0),
+                    whole.unit
+                ),
+            });
+        }
+    }
+}
+
 /// The labelled corpus (`data/checker_corpus.json`): report fragments with the findings a
 /// careful reader would make.
 pub fn corpus() -> Vec<(String, Vec<(String, f64)>)> {
@@ -1215,5 +1298,28 @@ mod ratio_and_same_quantity_tests {
         );
         assert!(check("全县共有中小学约35所。全县共有中小学36所。", false).is_empty());
         assert!(check("一小共有学生529名。二小共有学生1313名。", false).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod parts_tests {
+    use super::*;
+
+    #[test]
+    fn parts_listed_after_qizhong_may_fall_short_but_never_exceed() {
+        let f = check("全县共有学校35所,其中小学22所、初中15所。", false);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].kind, f[0].stated, f[0].computed), ("sum", 35.0, 37.0));
+        // Partial, exact, two breakdowns, approximate parts: nothing.
+        assert!(check("全县共有学校35所,其中小学22所、初中10所。", false).is_empty());
+        assert!(check("全县共有学校35所,其中小学20所、初中15所。", false).is_empty());
+        assert!(
+            check(
+                "共有教师86人,其中男教师40人、女教师46人,本科学历60人。",
+                false
+            )
+            .is_empty()
+        );
+        assert!(check("共有学校35所,其中小学约25所、初中15所。", false).is_empty());
     }
 }
