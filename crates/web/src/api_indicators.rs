@@ -192,13 +192,14 @@ pub async fn standards_list(State(st): State<AppState>, _c: ApiCaller) -> ApiRes
     ok(ind::all_standards(&st.app).await?)
 }
 
+/// A copy of a standard or a report template: what it copies, the new id and name.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CopyBody {
-    based_on: String,
-    id: String,
+    pub(crate) based_on: String,
+    pub(crate) id: String,
     #[serde(default)]
-    name: String,
+    pub(crate) name: String,
 }
 
 pub async fn standards_copy(

@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::api::{ApiJson, ApiQuery, ApiResult, Id, created, file_response, ok};
+use crate::api_indicators::CopyBody;
 use crate::caller::ApiCaller;
 use serde::Deserialize;
 use serde_json::json;
@@ -89,15 +90,6 @@ pub async fn templates_list(
         "templates": reports::list_templates(&st.app).await?,
         "functions": reports::FUNCTIONS.iter().map(|(f, d)| json!({"function": f, "returns": d})).collect::<Vec<_>>(),
     }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CopyBody {
-    based_on: String,
-    id: String,
-    #[serde(default)]
-    name: String,
 }
 
 pub async fn templates_copy(
