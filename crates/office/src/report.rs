@@ -449,6 +449,17 @@ impl Doc {
         }
     }
 
+    /// One table row, each cell in `tag` (`th` or `td`).
+    fn html_row(&self, cells: &[Vec<Inline>], tag: &str, out: &mut String) {
+        out.push_str("<tr>");
+        for c in cells {
+            let _ = write!(out, "<{tag}>");
+            self.html_runs(c, out);
+            let _ = write!(out, "</{tag}>");
+        }
+        out.push_str("</tr>");
+    }
+
     /// The report body as an HTML fragment (`<article class="gongwen">`): each figure links
     /// to the filtered list that produced it, its definition in the tooltip.
     pub fn to_html_fragment(&self) -> String {
@@ -485,23 +496,14 @@ impl Doc {
                 Block::Table { header, rows } => {
                     s.push_str("<table>\n");
                     if let Some(h) = header {
-                        s.push_str("<thead><tr>");
-                        for c in h {
-                            s.push_str("<th>");
-                            self.html_runs(c, &mut s);
-                            s.push_str("</th>");
-                        }
-                        s.push_str("</tr></thead>\n");
+                        s.push_str("<thead>");
+                        self.html_row(h, "th", &mut s);
+                        s.push_str("</thead>\n");
                     }
                     s.push_str("<tbody>\n");
                     for r in rows {
-                        s.push_str("<tr>");
-                        for c in r {
-                            s.push_str("<td>");
-                            self.html_runs(c, &mut s);
-                            s.push_str("</td>");
-                        }
-                        s.push_str("</tr>\n");
+                        self.html_row(r, "td", &mut s);
+                        s.push('\n');
                     }
                     s.push_str("</tbody></table>\n");
                 }
